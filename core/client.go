@@ -1,0 +1,181 @@
+package kinde
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Client talks to one Kinde domain: it builds sign-in and sign-out URLs,
+// exchanges and refreshes tokens, and verifies tokens against Kinde's keys.
+// A Client is safe for concurrent use and meant to be created once and shared.
+type Client struct {
+	cfg      Config
+	ep       endpoints
+	log      *slog.Logger
+	keys     *keySet
+	verified *tokenCache
+}
+
+// New validates cfg and returns a Client. An invalid or missing setting is
+// reported as a *ConfigError that names the field and its KINDE_* variable.
+func New(cfg Config) (*Client, error) {
+	ep, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: cfg, ep: ep, log: cfg.Logger}
+	c.keys = newKeySet(c.fetchJWKS, cfg.Now, cfg.JWKSRefreshInterval, cfg.JWKSMaxAge, c.log)
+	if cfg.TokenCacheSize > 0 {
+		c.verified = newTokenCache(cfg.TokenCacheSize)
+	}
+	return c, nil
+}
+
+// MustNew is like New but panics on an invalid configuration. Use it in
+// main functions and tests, never with configuration from users.
+func MustNew(cfg Config) *Client {
+	c, err := New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// Config returns a copy of the client's configuration, with defaults filled in.
+func (c *Client) Config() Config { return c.cfg }
+
+// Issuer returns the expected issuer of Kinde's tokens, e.g. "https://acme.kinde.com".
+func (c *Client) Issuer() string { return c.ep.issuer }
+
+// ManagementAudience returns the audience of the Management API,
+// "https://<domain>/api" unless Config.ManagementAudience overrides it.
+func (c *Client) ManagementAudience() string { return c.cfg.ManagementAudience }
+
+// LogoutURL returns Kinde's sign-out URL. The browser is sent back to redirect
+// when given, else to Config.PostLogoutRedirectURL. The URL must be registered
+// as an allowed logout redirect in Kinde.
+func (c *Client) LogoutURL(redirect ...string) string {
+	target := c.cfg.PostLogoutRedirectURL
+	if len(redirect) > 0 && redirect[0] != "" {
+		target = redirect[0]
+	}
+	if target == "" {
+		return c.ep.logout
+	}
+	return c.ep.logout + "?" + url.Values{"redirect": {target}}.Encode()
+}
+
+func (c *Client) debug(ctx context.Context, msg string, args ...any) {
+	if c.cfg.Debug {
+		c.log.DebugContext(ctx, "kinde: "+msg, args...)
+	}
+}
+
+// maxBodyBytes bounds what the SDK reads from any Kinde reply.
+const maxBodyBytes = 1 << 20
+
+// postForm sends a form to an OAuth endpoint and decodes a JSON reply into out.
+// Non-2xx replies become *TokenError.
+func (c *Client) postForm(ctx context.Context, endpoint, name string, form url.Values, bearer string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return fmt.Errorf("kinde: build %s request: %w", name, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Kinde-SDK", c.cfg.UserAgent)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("kinde: %s request to %s failed: %w", name, endpoint, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	if err != nil {
+		return fmt.Errorf("kinde: read %s reply: %w", name, err)
+	}
+	c.debug(ctx, "oauth reply", "endpoint", name, "status", resp.StatusCode)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return parseTokenError(name, resp, body)
+	}
+	if out == nil {
+		return nil
+	}
+	if !isJSON(resp.Header.Get("Content-Type")) && !json.Valid(body) {
+		return &TokenError{Endpoint: name, StatusCode: resp.StatusCode, Code: "invalid_response", Description: "Kinde replied with something that is not JSON; check that KINDE_DOMAIN points at your Kinde domain"}
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return &TokenError{Endpoint: name, StatusCode: resp.StatusCode, Code: "invalid_response", Description: "Kinde's reply is not valid JSON: " + err.Error()}
+	}
+	return nil
+}
+
+func isJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+func parseTokenError(name string, resp *http.Response, body []byte) error {
+	te := &TokenError{Endpoint: name, StatusCode: resp.StatusCode}
+	var e struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		te.Code, te.Description = e.Error, e.Description
+		return te
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		te.Code = "rate_limited"
+	case resp.StatusCode >= 500:
+		te.Code = "server_error"
+	default:
+		te.Code = "invalid_response"
+	}
+	if !isJSON(resp.Header.Get("Content-Type")) {
+		te.Description = fmt.Sprintf("HTTP %d with a non-JSON body", resp.StatusCode)
+	}
+	return te
+}
+
+// getJSON performs an authenticated GET and decodes the JSON reply.
+func (c *Client) getJSON(ctx context.Context, endpoint, bearer string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	if err != nil {
+		return fmt.Errorf("kinde: build request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Kinde-SDK", c.cfg.UserAgent)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("kinde: GET %s failed: %w", endpoint, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	if err != nil {
+		return fmt.Errorf("kinde: read reply of GET %s: %w", endpoint, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return parseTokenError("GET "+endpoint, resp, body)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("kinde: reply of GET %s is not valid JSON: %w", endpoint, err)
+	}
+	return nil
+}
+
+var errNoKeys = errors.New("the key set has no RS256 signing keys")

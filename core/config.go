@@ -1,0 +1,389 @@
+package kinde
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Default values used when the matching Config field is left empty.
+const (
+	DefaultAuthorizePath   = "/oauth2/auth"
+	DefaultTokenPath       = "/oauth2/token"
+	DefaultJWKSPath        = "/.well-known/jwks"
+	DefaultLogoutPath      = "/logout"
+	DefaultUserProfilePath = "/oauth2/v2/user_profile"
+	DefaultRevokePath      = "/oauth2/revoke"
+	DefaultIntrospectPath  = "/oauth2/introspect"
+	DefaultDeviceAuthPath  = "/oauth2/device/auth"
+
+	// DefaultLeeway is the clock skew tolerated when checking exp, nbf and iat.
+	DefaultLeeway = 30 * time.Second
+	// DefaultJWKSRefreshInterval is the minimum time between two JWKS fetches
+	// caused by tokens signed with a key id the cache does not know.
+	DefaultJWKSRefreshInterval = time.Minute
+	// DefaultJWKSMaxAge is how long a fetched key set is used before it is
+	// refreshed in the background.
+	DefaultJWKSMaxAge = time.Hour
+	// DefaultHTTPTimeout bounds every request the SDK makes to Kinde when the
+	// caller supplies no HTTP client of its own.
+	DefaultHTTPTimeout = 10 * time.Second
+	// DefaultTokenCacheSize is the number of verified tokens kept in memory.
+	DefaultTokenCacheSize = 10000
+)
+
+// DefaultScopes are requested at sign-in when Config.Scopes is empty. Kinde
+// uses "offline" (not "offline_access") to issue refresh tokens.
+var defaultScopes = []string{"openid", "offline", "email", "profile"}
+
+// DefaultScopes returns the scopes requested when Config.Scopes is empty:
+// openid, offline, email and profile.
+func DefaultScopes() []string { return append([]string(nil), defaultScopes...) }
+
+// Config holds everything the SDK needs to talk to one Kinde business (or
+// environment). Only Domain and ClientID are always required; a web
+// application also needs ClientSecret and RedirectURL.
+//
+// Fields that are paths (AuthorizePath, TokenPath, …) may also be absolute
+// URLs, which lets the SDK talk to a standard OpenID provider whose endpoints
+// live elsewhere.
+type Config struct {
+	// Domain is the Kinde domain: "https://acme.kinde.com", "acme.kinde.com",
+	// a regional domain such as "acme.eu.kinde.com" or a custom domain.
+	// Plain http is accepted only for loopback hosts. Env: KINDE_DOMAIN.
+	Domain string
+	// ClientID of the Kinde application. Env: KINDE_CLIENT_ID.
+	ClientID string
+	// ClientSecret of a back-end application. Env: KINDE_CLIENT_SECRET.
+	ClientSecret string
+	// RedirectURL is the callback URL registered in Kinde, for example
+	// "http://localhost:8080/api/auth/kinde_callback". Env: KINDE_REDIRECT_URL.
+	RedirectURL string
+	// PostLogoutRedirectURL is where Kinde sends the browser after sign-out.
+	// Env: KINDE_POST_LOGOUT_REDIRECT_URL.
+	PostLogoutRedirectURL string
+	// Scopes requested at sign-in. Default: openid offline email profile.
+	// Env: KINDE_SCOPE (space separated).
+	Scopes []string
+	// Audience lists the API audiences requested at sign-in and accepted in
+	// bearer tokens. Env: KINDE_AUDIENCE (space or comma separated).
+	Audience []string
+	// DisablePKCE turns PKCE off. PKCE (S256) is on by default and should stay on.
+	DisablePKCE bool
+	// DisableAutoRefresh stops the web layer from refreshing access tokens
+	// that are about to expire. Auto-refresh is on by default.
+	DisableAutoRefresh bool
+
+	// Issuer is the expected "iss" of tokens. Default: the domain URL.
+	Issuer string
+	// AuthorizePath of the authorization endpoint. Default "/oauth2/auth".
+	AuthorizePath string
+	// TokenPath of the token endpoint. Default "/oauth2/token".
+	TokenPath string
+	// JWKSPath of the key set. Default "/.well-known/jwks".
+	JWKSPath string
+	// LogoutPath of Kinde's logout endpoint. Default "/logout".
+	LogoutPath string
+	// UserProfilePath of the user profile endpoint. Default "/oauth2/v2/user_profile".
+	UserProfilePath string
+	// RevokePath of the revocation endpoint. Default "/oauth2/revoke".
+	RevokePath string
+	// IntrospectPath of the introspection endpoint. Default "/oauth2/introspect".
+	IntrospectPath string
+	// DeviceAuthPath of the device authorization endpoint. Default "/oauth2/device/auth".
+	DeviceAuthPath string
+	// SkipAccessTokenVerification accepts access tokens from the token
+	// endpoint without verifying them as JWTs. Kinde's access tokens are JWTs;
+	// set this only for providers that issue opaque access tokens.
+	SkipAccessTokenVerification bool
+
+	// ManagementClientID and ManagementClientSecret identify a
+	// machine-to-machine application for the Management API.
+	// Env: KINDE_MANAGEMENT_CLIENT_ID, KINDE_MANAGEMENT_CLIENT_SECRET.
+	ManagementClientID     string
+	ManagementClientSecret string
+	// ManagementAudience overrides the Management API audience, which
+	// defaults to "https://<domain>/api".
+	ManagementAudience string
+
+	// SessionSecret encrypts session cookies (at least 32 characters). The
+	// first secret encrypts; PreviousSessionSecrets still decrypt, which
+	// allows rotation. Env: KINDE_SESSION_SECRET (comma separated: current
+	// first, then previous ones).
+	SessionSecret          string
+	PreviousSessionSecrets []string
+
+	// HTTPClient is used for every call to Kinde. Default: a client with a
+	// 10 s timeout.
+	HTTPClient *http.Client
+	// Leeway is the tolerated clock skew for exp, nbf and iat. Default 30 s.
+	// A negative value means no leeway.
+	Leeway time.Duration
+	// JWKSRefreshInterval limits refetches of the key set caused by unknown
+	// key ids. Default one minute.
+	JWKSRefreshInterval time.Duration
+	// JWKSMaxAge is how long a key set is trusted before a background refresh.
+	// Default one hour.
+	JWKSMaxAge time.Duration
+	// TokenCacheSize bounds the verified-token cache. Default 10000; a
+	// negative value disables the cache.
+	TokenCacheSize int
+
+	// Debug logs requests and decisions at debug level (never secrets or
+	// whole tokens). Env: KINDE_DEBUG=true.
+	Debug bool
+	// Logger receives the SDK's logs. Default: slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now. Tests may replace it.
+	Now func() time.Time
+	// UserAgent is sent as the Kinde-SDK header. Default "Go/<version>".
+	UserAgent string
+}
+
+// Environment variables read by ConfigFromEnv.
+const (
+	EnvDomain                 = "KINDE_DOMAIN"
+	EnvClientID               = "KINDE_CLIENT_ID"
+	EnvClientSecret           = "KINDE_CLIENT_SECRET"
+	EnvRedirectURL            = "KINDE_REDIRECT_URL"
+	EnvPostLogoutRedirectURL  = "KINDE_POST_LOGOUT_REDIRECT_URL"
+	EnvAudience               = "KINDE_AUDIENCE"
+	EnvScope                  = "KINDE_SCOPE"
+	EnvManagementClientID     = "KINDE_MANAGEMENT_CLIENT_ID"
+	EnvManagementClientSecret = "KINDE_MANAGEMENT_CLIENT_SECRET"
+	EnvSessionSecret          = "KINDE_SESSION_SECRET"
+	EnvDebug                  = "KINDE_DEBUG"
+)
+
+// ConfigFromEnv returns a Config filled from the KINDE_* environment
+// variables. It does not validate; kinde.New does, and its errors name the
+// variable to set.
+func ConfigFromEnv() Config {
+	return configFromLookup(os.LookupEnv)
+}
+
+func configFromLookup(lookup func(string) (string, bool)) Config {
+	get := func(k string) string {
+		v, _ := lookup(k)
+		return strings.TrimSpace(v)
+	}
+	cfg := Config{
+		Domain:                 get(EnvDomain),
+		ClientID:               get(EnvClientID),
+		ClientSecret:           get(EnvClientSecret),
+		RedirectURL:            get(EnvRedirectURL),
+		PostLogoutRedirectURL:  get(EnvPostLogoutRedirectURL),
+		ManagementClientID:     get(EnvManagementClientID),
+		ManagementClientSecret: get(EnvManagementClientSecret),
+	}
+	if s := get(EnvScope); s != "" {
+		cfg.Scopes = strings.Fields(s)
+	}
+	if a := get(EnvAudience); a != "" {
+		cfg.Audience = splitList(a)
+	}
+	if s := get(EnvSessionSecret); s != "" {
+		secrets := strings.Split(s, ",")
+		cfg.SessionSecret = strings.TrimSpace(secrets[0])
+		for _, p := range secrets[1:] {
+			if p = strings.TrimSpace(p); p != "" {
+				cfg.PreviousSessionSecrets = append(cfg.PreviousSessionSecrets, p)
+			}
+		}
+	}
+	switch strings.ToLower(get(EnvDebug)) {
+	case "1", "true", "yes", "on":
+		cfg.Debug = true
+	}
+	return cfg
+}
+
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+}
+
+// endpoints holds the resolved absolute URLs of a configuration.
+type endpoints struct {
+	base       *url.URL
+	issuer     string
+	authorize  string
+	token      string
+	jwks       string
+	logout     string
+	profile    string
+	revoke     string
+	introspect string
+	deviceAuth string
+}
+
+// normalizeDomain turns the accepted domain spellings into a base URL.
+func normalizeDomain(domain string) (*url.URL, error) {
+	d := strings.TrimSpace(domain)
+	if d == "" {
+		return nil, &ConfigError{Field: "Domain", Env: EnvDomain, Reason: "is required: set it to your Kinde domain, for example https://yourbusiness.kinde.com"}
+	}
+	if !strings.Contains(d, "://") {
+		d = "https://" + d
+	}
+	u, err := url.Parse(d)
+	if err != nil || u.Host == "" {
+		return nil, &ConfigError{Field: "Domain", Env: EnvDomain, Reason: fmt.Sprintf("%q is not a valid domain: use a form like https://yourbusiness.kinde.com", domain)}
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopbackHost(u.Hostname()) {
+			return nil, &ConfigError{Field: "Domain", Env: EnvDomain, Reason: fmt.Sprintf("%q uses plain http, which is allowed only for loopback hosts (localhost, 127.0.0.1, ::1): use https", domain)}
+		}
+	default:
+		return nil, &ConfigError{Field: "Domain", Env: EnvDomain, Reason: fmt.Sprintf("%q must use https", domain)}
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, &ConfigError{Field: "Domain", Env: EnvDomain, Reason: fmt.Sprintf("%q must be a bare origin such as https://yourbusiness.kinde.com (no user, query or fragment)", domain)}
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// isLoopbackHost reports whether host names the local machine.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func resolveEndpoint(base *url.URL, value, def, field string) (string, error) {
+	if value == "" {
+		value = def
+	}
+	if strings.Contains(value, "://") {
+		u, err := url.Parse(value)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname()))) {
+			return "", &ConfigError{Field: field, Reason: fmt.Sprintf("%q must be a path such as %s or an https URL", value, def)}
+		}
+		return u.String(), nil
+	}
+	if !strings.HasPrefix(value, "/") {
+		value = "/" + value
+	}
+	return base.String() + value, nil
+}
+
+func (cfg *Config) endpoints() (endpoints, error) {
+	base, err := normalizeDomain(cfg.Domain)
+	if err != nil {
+		return endpoints{}, err
+	}
+	e := endpoints{base: base, issuer: strings.TrimRight(cfg.Issuer, "/")}
+	if e.issuer == "" {
+		e.issuer = base.String()
+	}
+	for _, f := range []struct {
+		dst      *string
+		val, def string
+		name     string
+	}{
+		{&e.authorize, cfg.AuthorizePath, DefaultAuthorizePath, "AuthorizePath"},
+		{&e.token, cfg.TokenPath, DefaultTokenPath, "TokenPath"},
+		{&e.jwks, cfg.JWKSPath, DefaultJWKSPath, "JWKSPath"},
+		{&e.logout, cfg.LogoutPath, DefaultLogoutPath, "LogoutPath"},
+		{&e.profile, cfg.UserProfilePath, DefaultUserProfilePath, "UserProfilePath"},
+		{&e.revoke, cfg.RevokePath, DefaultRevokePath, "RevokePath"},
+		{&e.introspect, cfg.IntrospectPath, DefaultIntrospectPath, "IntrospectPath"},
+		{&e.deviceAuth, cfg.DeviceAuthPath, DefaultDeviceAuthPath, "DeviceAuthPath"},
+	} {
+		if *f.dst, err = resolveEndpoint(base, f.val, f.def, f.name); err != nil {
+			return endpoints{}, err
+		}
+	}
+	return e, nil
+}
+
+// validateAbsoluteURL checks a URL the browser will be sent to.
+func validateAbsoluteURL(raw, field, env string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return &ConfigError{Field: field, Env: env, Reason: fmt.Sprintf("%q must be an absolute http(s) URL registered in Kinde, for example http://localhost:8080/api/auth/kinde_callback", raw)}
+	}
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		return &ConfigError{Field: field, Env: env, Reason: fmt.Sprintf("%q uses plain http, which is allowed only for loopback hosts: use https", raw)}
+	}
+	if u.Fragment != "" {
+		return &ConfigError{Field: field, Env: env, Reason: fmt.Sprintf("%q must not contain a fragment", raw)}
+	}
+	return nil
+}
+
+// validate checks the configuration and fills defaults in place.
+func (cfg *Config) validate() (endpoints, error) {
+	e, err := cfg.endpoints()
+	if err != nil {
+		return e, err
+	}
+	if strings.TrimSpace(cfg.ClientID) == "" {
+		return e, &ConfigError{Field: "ClientID", Env: EnvClientID, Reason: "is required: copy it from your application's details in the Kinde dashboard"}
+	}
+	if err := validateAbsoluteURL(cfg.RedirectURL, "RedirectURL", EnvRedirectURL); err != nil {
+		return e, err
+	}
+	if err := validateAbsoluteURL(cfg.PostLogoutRedirectURL, "PostLogoutRedirectURL", EnvPostLogoutRedirectURL); err != nil {
+		return e, err
+	}
+	if len(cfg.Scopes) == 0 {
+		cfg.Scopes = DefaultScopes()
+	}
+	for _, s := range cfg.Scopes {
+		if s == "" || strings.ContainsAny(s, " \t\n\"\\") {
+			return e, &ConfigError{Field: "Scopes", Env: EnvScope, Reason: fmt.Sprintf("scope %q is not valid: scopes are single words such as openid or offline", s)}
+		}
+	}
+	for _, a := range cfg.Audience {
+		if strings.TrimSpace(a) == "" {
+			return e, &ConfigError{Field: "Audience", Env: EnvAudience, Reason: "contains an empty audience"}
+		}
+	}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = DefaultLeeway
+	} else if cfg.Leeway < 0 {
+		cfg.Leeway = 0
+	}
+	if cfg.JWKSRefreshInterval <= 0 {
+		cfg.JWKSRefreshInterval = DefaultJWKSRefreshInterval
+	}
+	if cfg.JWKSMaxAge <= 0 {
+		cfg.JWKSMaxAge = DefaultJWKSMaxAge
+	}
+	if cfg.TokenCacheSize == 0 {
+		cfg.TokenCacheSize = DefaultTokenCacheSize
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "Go/" + Version
+	}
+	if cfg.ManagementAudience == "" {
+		cfg.ManagementAudience = e.base.String() + "/api"
+	}
+	return e, nil
+}
+
+// Version is the version of this SDK, sent to Kinde in the Kinde-SDK header.
+const Version = "0.1.0"

@@ -1,0 +1,491 @@
+package kinde_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	kinde "github.com/gokinde/kinde/core"
+	"github.com/gokinde/kinde/core/kindetest"
+)
+
+const testRedirect = "http://localhost:8080/api/auth/kinde_callback"
+
+// env is an emulator plus a client configured for it, sharing one clock.
+type env struct {
+	srv    *kindetest.Server
+	client *kinde.Client
+	user   kindetest.User
+}
+
+func newEnv(t *testing.T, mutate ...func(*kinde.Config)) *env {
+	t.Helper()
+	srv := kindetest.Start(t)
+	srv.AllowRedirectURI(srv.ClientID(), testRedirect)
+	user := srv.AddUser(kindetest.User{Email: "alice@example.com", GivenName: "Alice", FamilyName: "Admin"})
+	srv.SignInAs(user.ID)
+	cfg := kinde.Config{
+		Domain: srv.URL(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(),
+		RedirectURL: testRedirect, Now: srv.Now, JWKSRefreshInterval: time.Minute,
+	}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	c, err := kinde.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{srv: srv, client: c, user: user}
+}
+
+// authorize follows a sign-in request at the emulator and returns the
+// callback query (code and state).
+func (e *env) authorize(t *testing.T, req *kinde.AuthRequest) url.Values {
+	t.Helper()
+	resp, err := e.srv.Client().Get(req.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("authorize: status %d", resp.StatusCode)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(loc.String(), req.RedirectURL) {
+		t.Fatalf("authorize redirected to %s", loc)
+	}
+	return loc.Query()
+}
+
+func (e *env) login(t *testing.T, opts ...kinde.AuthOption) (*kinde.AuthRequest, *kinde.Tokens) {
+	t.Helper()
+	req, err := e.client.AuthURL(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := e.authorize(t, req)
+	if q.Get("state") != req.State {
+		t.Fatalf("state = %q, want %q", q.Get("state"), req.State)
+	}
+	tok, err := e.client.ExchangeCode(context.Background(), q.Get("code"), kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce(req.Nonce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req, tok
+}
+
+func TestCodeFlow(t *testing.T) {
+	e := newEnv(t)
+	_, tok := e.login(t)
+	if tok.AccessToken == "" || tok.IDToken == "" || tok.RefreshToken == "" || tok.TokenType != "bearer" {
+		t.Fatalf("tokens = %+v", tok)
+	}
+	if tok.Expired() || tok.ExpiresAt.Before(e.srv.Now()) {
+		t.Fatalf("fresh tokens expired: %v", tok.ExpiresAt)
+	}
+	claims, err := e.client.VerifyIDToken(context.Background(), tok.IDToken, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims.Subject != e.user.ID {
+		t.Fatalf("sub = %q", claims.Subject)
+	}
+	if got := e.srv.LastAuthorizeParams(); got.Get("code_challenge_method") != "S256" || got.Get("supports_reauth") != "" {
+		t.Fatalf("authorize params = %v", got)
+	}
+}
+
+func TestExchangeErrors(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		run     func(t *testing.T, e *env) error
+		want    error
+		errCode string
+	}{
+		{"wrong PKCE verifier", func(t *testing.T, e *env) error {
+			req, _ := e.client.AuthURL()
+			q := e.authorize(t, req)
+			_, err := e.client.ExchangeCode(ctx, q.Get("code"), kinde.WithCodeVerifier(strings.Repeat("x", 50)), kinde.WithNonce(req.Nonce))
+			return err
+		}, kinde.ErrInvalidGrant, "invalid_grant"},
+		{"replayed code", func(t *testing.T, e *env) error {
+			req, _ := e.client.AuthURL()
+			q := e.authorize(t, req)
+			if _, err := e.client.ExchangeCode(ctx, q.Get("code"), kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce(req.Nonce)); err != nil {
+				t.Fatal(err)
+			}
+			_, err := e.client.ExchangeCode(ctx, q.Get("code"), kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce(req.Nonce))
+			return err
+		}, kinde.ErrInvalidGrant, "invalid_grant"},
+		{"redirect mismatch", func(t *testing.T, e *env) error {
+			e.srv.AllowRedirectURI(e.srv.ClientID(), "http://localhost:8080/other")
+			req, _ := e.client.AuthURL()
+			q := e.authorize(t, req)
+			_, err := e.client.ExchangeCode(ctx, q.Get("code"), kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithExchangeRedirectURL("http://localhost:8080/other"))
+			return err
+		}, kinde.ErrInvalidGrant, "invalid_grant"},
+		{"nonce mismatch", func(t *testing.T, e *env) error {
+			req, _ := e.client.AuthURL()
+			q := e.authorize(t, req)
+			_, err := e.client.ExchangeCode(ctx, q.Get("code"), kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce("another-nonce"))
+			return err
+		}, kinde.ErrTokenNonce, ""},
+		{"expired code", func(t *testing.T, e *env) error {
+			req, _ := e.client.AuthURL()
+			q := e.authorize(t, req)
+			e.srv.Advance(11 * time.Minute)
+			_, err := e.client.ExchangeCode(ctx, q.Get("code"), kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce(req.Nonce))
+			return err
+		}, kinde.ErrInvalidGrant, "invalid_grant"},
+		{"wrong client secret", func(t *testing.T, e *env) error {
+			c := kinde.MustNew(kinde.Config{Domain: e.srv.URL(), ClientID: e.srv.ClientID(), ClientSecret: "wrong", RedirectURL: testRedirect})
+			req, _ := c.AuthURL()
+			q := e.authorize(t, req)
+			_, err := c.ExchangeCode(ctx, q.Get("code"), kinde.WithCodeVerifier(req.CodeVerifier))
+			return err
+		}, kinde.ErrInvalidClient, "invalid_client"},
+		{"missing verifier", func(t *testing.T, e *env) error {
+			_, err := e.client.ExchangeCode(ctx, "code")
+			return err
+		}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			err := tt.run(t, e)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if tt.errCode != "" {
+				var te *kinde.TokenError
+				if !errors.As(err, &te) || te.Code != tt.errCode || te.StatusCode < 400 {
+					t.Fatalf("err = %#v, want *TokenError %s", err, tt.errCode)
+				}
+			}
+		})
+	}
+}
+
+func TestVerifyRejects(t *testing.T) {
+	e := newEnv(t, func(c *kinde.Config) { c.Audience = []string{"https://api.example"} })
+	ctx := context.Background()
+	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := func() map[string]any {
+		return e.srv.AccessTokenClaims(e.user.ID, kindetest.IssueOptions{Audience: []string{"https://api.example"}})
+	}
+	now := e.srv.Now()
+	tests := []struct {
+		name   string
+		token  func() string
+		want   error
+		wantOK bool
+	}{
+		{"valid", func() string { return e.srv.Sign(base(), kindetest.Header{}) }, nil, true},
+		{"expired", func() string {
+			c := base()
+			c["exp"] = now.Add(-time.Minute).Unix()
+			return e.srv.Sign(c, kindetest.Header{})
+		}, kinde.ErrTokenExpired, false},
+		{"expired within leeway", func() string {
+			c := base()
+			c["exp"] = now.Add(-10 * time.Second).Unix()
+			return e.srv.Sign(c, kindetest.Header{})
+		}, nil, true},
+		{"not yet valid", func() string {
+			c := base()
+			c["nbf"] = now.Add(time.Hour).Unix()
+			return e.srv.Sign(c, kindetest.Header{})
+		}, kinde.ErrTokenNotYetValid, false},
+		{"iat far in the future", func() string {
+			c := base()
+			c["iat"] = now.Add(time.Hour).Unix()
+			return e.srv.Sign(c, kindetest.Header{})
+		}, kinde.ErrTokenNotYetValid, false},
+		{"wrong issuer", func() string {
+			c := base()
+			c["iss"] = "https://other.kinde.com"
+			return e.srv.Sign(c, kindetest.Header{})
+		}, kinde.ErrTokenIssuer, false},
+		{"wrong audience", func() string {
+			c := base()
+			c["aud"] = []string{"https://other-api.example"}
+			return e.srv.Sign(c, kindetest.Header{})
+		}, kinde.ErrTokenAudience, false},
+		{"missing exp", func() string {
+			c := base()
+			delete(c, "exp")
+			return e.srv.Sign(c, kindetest.Header{})
+		}, kinde.ErrTokenClaims, false},
+		{"alg none", func() string { return e.srv.Sign(base(), kindetest.Header{Alg: "none"}) }, kinde.ErrTokenAlgorithm, false},
+		{"HS256 with the public key", func() string { return e.srv.Sign(base(), kindetest.Header{Alg: "HS256"}) }, kinde.ErrTokenAlgorithm, false},
+		{"signed by another key", func() string { return e.srv.Sign(base(), kindetest.Header{Key: otherKey, Kid: e.srv.KeyID()}) }, kinde.ErrTokenSignature, false},
+		{"unknown kid", func() string { return e.srv.Sign(base(), kindetest.Header{Key: otherKey, Kid: "aa:bb"}) }, kinde.ErrTokenUnknownKey, false},
+		{"tampered payload", func() string {
+			tok := e.srv.Sign(base(), kindetest.Header{})
+			parts := strings.Split(tok, ".")
+			c := base()
+			c["permissions"] = []string{"admin:everything"}
+			forged := strings.Split(e.srv.Sign(c, kindetest.Header{}), ".")
+			return parts[0] + "." + forged[1] + "." + parts[2]
+		}, kinde.ErrTokenSignature, false},
+		{"truncated", func() string { tok := e.srv.Sign(base(), kindetest.Header{}); return tok[:len(tok)-10] }, kinde.ErrTokenSignature, false},
+		{"two parts", func() string { return "abc.def" }, kinde.ErrTokenMalformed, false},
+		{"garbage", func() string { return "!!!.###.$$$" }, kinde.ErrTokenMalformed, false},
+		{"empty", func() string { return "" }, kinde.ErrTokenMalformed, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			claims, err := e.client.VerifyAccessToken(ctx, tt.token())
+			if tt.wantOK {
+				if err != nil || claims.Subject != e.user.ID {
+					t.Fatalf("claims %v, err %v", claims, err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			var ve *kinde.VerifyError
+			if !errors.As(err, &ve) {
+				t.Fatalf("err %T is not *VerifyError", err)
+			}
+		})
+	}
+}
+
+func TestVerifyCacheStillChecksTime(t *testing.T) {
+	e := newEnv(t)
+	tok, err := e.srv.IssueTokens(e.user.ID, kindetest.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := e.client.VerifyAccessToken(ctx, tok.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Advance(time.Duration(tok.ExpiresIn+60) * time.Second)
+	if _, err := e.client.VerifyAccessToken(ctx, tok.AccessToken); !errors.Is(err, kinde.ErrTokenExpired) {
+		t.Fatalf("cached token after expiry: err = %v", err)
+	}
+}
+
+func TestUnknownKidSingleRefetch(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	first, _ := e.srv.IssueTokens(e.user.ID, kindetest.IssueOptions{})
+	if _, err := e.client.VerifyAccessToken(ctx, first.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.srv.RotateKey(); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetRequests()
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each goroutine verifies a different token signed by the new key.
+			tok, err := e.srv.IssueTokens(e.user.ID, kindetest.IssueOptions{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			_, err = e.client.VerifyAccessToken(ctx, tok.AccessToken)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.srv.Requests("/.well-known/jwks"); n != 1 {
+		t.Fatalf("JWKS fetched %d times for 100 concurrent verifications, want 1", n)
+	}
+	// A flood of tokens with a kid nobody publishes costs no more fetches
+	// within the refresh interval.
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	for range 50 {
+		bad := e.srv.Sign(e.srv.AccessTokenClaims(e.user.ID, kindetest.IssueOptions{}), kindetest.Header{Key: other, Kid: "unknown"})
+		if _, err := e.client.VerifyAccessToken(ctx, bad); !errors.Is(err, kinde.ErrTokenUnknownKey) {
+			t.Fatalf("unknown kid: %v", err)
+		}
+	}
+	if n := e.srv.Requests("/.well-known/jwks"); n != 1 {
+		t.Fatalf("unknown-kid flood caused %d JWKS fetches, want 1", n)
+	}
+	// After the interval, one more fetch is allowed.
+	e.srv.Advance(2 * time.Minute)
+	bad := e.srv.Sign(e.srv.AccessTokenClaims(e.user.ID, kindetest.IssueOptions{}), kindetest.Header{Key: other, Kid: "unknown"})
+	_, _ = e.client.VerifyAccessToken(ctx, bad)
+	if n := e.srv.Requests("/.well-known/jwks"); n != 2 {
+		t.Fatalf("after the interval: %d fetches, want 2", n)
+	}
+}
+
+func TestKeyRotationAndOutage(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tok, _ := e.srv.IssueTokens(e.user.ID, kindetest.IssueOptions{})
+	if _, err := e.client.VerifyAccessToken(ctx, tok.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	// JWKS goes down: the cached key keeps verifying new tokens.
+	e.srv.SetFault("/.well-known/jwks", kindetest.Fault{Status: http.StatusServiceUnavailable})
+	tok2, _ := e.srv.IssueTokens(e.user.ID, kindetest.IssueOptions{})
+	if _, err := e.client.VerifyAccessToken(ctx, tok2.AccessToken); err != nil {
+		t.Fatalf("during JWKS outage: %v", err)
+	}
+	// Rotation during the outage: the new key cannot be learned yet.
+	if _, err := e.srv.RotateKey(); err != nil {
+		t.Fatal(err)
+	}
+	tok3, _ := e.srv.IssueTokens(e.user.ID, kindetest.IssueOptions{})
+	if _, err := e.client.VerifyAccessToken(ctx, tok3.AccessToken); !errors.Is(err, kinde.ErrTokenUnknownKey) {
+		t.Fatalf("new key during outage: %v", err)
+	}
+	// JWKS back: after the refresh interval the new key is picked up.
+	e.srv.ClearFaults()
+	e.srv.Advance(2 * time.Minute)
+	if _, err := e.client.VerifyAccessToken(ctx, tok3.AccessToken); err != nil {
+		t.Fatalf("after rotation: %v", err)
+	}
+	// Old key retired: tokens it signed stop verifying once the set is refetched.
+	e.srv.RetireOldKeys()
+	e.srv.Advance(2 * time.Hour)
+	tok4, _ := e.srv.IssueTokens(e.user.ID, kindetest.IssueOptions{})
+	if _, err := e.client.VerifyAccessToken(ctx, tok4.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	// The token signed by the retired key, although verified and cached
+	// before, is rejected now that its key left the key set.
+	if _, err := e.client.VerifyAccessToken(ctx, tok.AccessToken); !errors.Is(err, kinde.ErrTokenUnknownKey) {
+		t.Fatalf("token of a retired key: %v", err)
+	}
+}
+
+func TestJWKSDownAtStart(t *testing.T) {
+	e := newEnv(t)
+	e.srv.SetFault("/.well-known/jwks", kindetest.Fault{Status: http.StatusInternalServerError})
+	tok, _ := e.srv.IssueTokens(e.user.ID, kindetest.IssueOptions{})
+	ctx := context.Background()
+	for range 5 {
+		if _, err := e.client.VerifyAccessToken(ctx, tok.AccessToken); !errors.Is(err, kinde.ErrKeySetUnavailable) {
+			t.Fatalf("err = %v, want ErrKeySetUnavailable", err)
+		}
+	}
+	if n := e.srv.Requests("/.well-known/jwks"); n != 1 {
+		t.Fatalf("%d fetches while down, want 1 (rate limited)", n)
+	}
+	e.srv.ClearFaults()
+	e.srv.Advance(10 * time.Second)
+	if _, err := e.client.VerifyAccessToken(ctx, tok.AccessToken); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
+
+func TestRefreshRotation(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, tok := e.login(t)
+	e.srv.Advance(25 * time.Hour) // access token expired: Kinde issues a new one
+	nt, err := e.client.Refresh(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nt.RefreshToken == tok.RefreshToken || nt.AccessToken == tok.AccessToken || nt.Expired() {
+		t.Fatalf("refresh did not rotate: %+v", nt)
+	}
+	// The old refresh token works during the grace period, then not.
+	if _, err := e.client.Refresh(ctx, tok); err != nil {
+		t.Fatalf("old refresh token within grace: %v", err)
+	}
+	e.srv.Advance(time.Minute)
+	if _, err := e.client.Refresh(ctx, tok); !errors.Is(err, kinde.ErrInvalidGrant) {
+		t.Fatalf("old refresh token after grace: %v", err)
+	}
+	if _, err := e.client.Refresh(ctx, &kinde.Tokens{AccessToken: "x"}); !errors.Is(err, kinde.ErrNoRefreshToken) {
+		t.Fatalf("no refresh token: %v", err)
+	}
+}
+
+func TestClientCredentialsTokenSource(t *testing.T) {
+	e := newEnv(t, func(c *kinde.Config) {})
+	m2m := e.srv.AddClient(kindetest.Client{Type: "m2m"})
+	if err := e.srv.AuthorizeM2M(m2m.ID, e.srv.ManagementAudience()); err != nil {
+		t.Fatal(err)
+	}
+	c := kinde.MustNew(kinde.Config{Domain: e.srv.URL(), ClientID: e.srv.ClientID(), ManagementClientID: m2m.ID, ManagementClientSecret: m2m.Secret, Now: e.srv.Now})
+	ctx := context.Background()
+	tok, err := c.ClientCredentials(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := c.VerifyAccessToken(ctx, tok.AccessToken, kinde.VerifyAudience(c.ManagementAudience()))
+	if err != nil || claims.AuthorizedParty != m2m.ID {
+		t.Fatalf("m2m token: %v %v", claims, err)
+	}
+	if _, err := c.ClientCredentials(ctx, "https://not-authorized.example"); !errors.Is(err, kinde.ErrInvalidClient) {
+		t.Fatalf("unauthorized audience: %v", err)
+	}
+	e.srv.ResetRequests()
+	ts := c.ClientCredentialsTokenSource()
+	var wg sync.WaitGroup
+	tokens := make(chan string, 100)
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tk, err := ts.Token()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			tokens <- tk.AccessToken
+		}()
+	}
+	wg.Wait()
+	close(tokens)
+	first := ""
+	for tk := range tokens {
+		if first == "" {
+			first = tk
+		} else if tk != first {
+			t.Fatal("goroutines got different tokens")
+		}
+	}
+	if n := e.srv.Requests("/oauth2/token"); n != 1 {
+		t.Fatalf("%d token requests for 100 goroutines, want 1", n)
+	}
+	// Close to expiry the source renews, once.
+	e.srv.Advance(time.Duration(tok.ExpiresIn)*time.Second - 30*time.Second)
+	for range 10 {
+		if _, err := ts.Token(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.srv.Requests("/oauth2/token"); n != 2 {
+		t.Fatalf("%d token requests after renewal, want 2", n)
+	}
+}

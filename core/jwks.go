@@ -1,0 +1,261 @@
+package kinde
+
+import (
+	"context"
+	"crypto/rsa"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+// keySnapshot is an immutable view of Kinde's signing keys.
+type keySnapshot struct {
+	keys      map[string]*rsa.PublicKey
+	only      *rsa.PublicKey // set when the set holds exactly one key
+	fetchedAt time.Time
+}
+
+// keySet caches Kinde's JWKS. Readers never lock: they load the current
+// snapshot atomically. A fetch happens when a token names an unknown key id
+// (at most once per interval, shared by all concurrent callers) or when the
+// snapshot is older than maxAge (one caller refreshes, the others keep
+// using the old keys). When a fetch fails the old keys keep serving.
+type keySet struct {
+	fetch    func(ctx context.Context) (map[string]*rsa.PublicKey, error)
+	now      func() time.Time
+	interval time.Duration
+	maxAge   time.Duration
+	log      *slog.Logger
+
+	cur atomic.Pointer[keySnapshot]
+
+	mu          sync.Mutex
+	inflight    *fetchCall
+	lastUnknown time.Time // last fetch caused by an unknown kid
+	lastFailure time.Time // last failed fetch
+	lastStale   time.Time // last refresh of an old snapshot
+	fetches     atomic.Int64
+}
+
+type fetchCall struct {
+	done chan struct{}
+	err  error
+}
+
+func newKeySet(fetch func(context.Context) (map[string]*rsa.PublicKey, error), now func() time.Time, interval, maxAge time.Duration, log *slog.Logger) *keySet {
+	return &keySet{fetch: fetch, now: now, interval: interval, maxAge: maxAge, log: log}
+}
+
+// key returns the public key for kid. An empty kid is accepted only when the
+// set holds exactly one key.
+func (s *keySet) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
+	snap := s.cur.Load()
+	if k := snap.lookup(kid); k != nil {
+		if s.now().Sub(snap.fetchedAt) > s.maxAge {
+			s.refreshStale(ctx, snap)
+		}
+		return k, nil
+	}
+	if kid == "" && snap != nil && len(snap.keys) > 1 {
+		return nil, fmt.Errorf("%w: the token has no kid and the key set holds %d keys", ErrTokenUnknownKey, len(snap.keys))
+	}
+	// Unknown kid (or nothing cached yet): fetch, rate limited and shared.
+	err := s.refresh(ctx)
+	if s.cur.Load() == nil {
+		if err == nil {
+			err = fmt.Errorf("%w: the last fetch failed; retrying shortly", ErrKeySetUnavailable)
+		}
+		return nil, err
+	}
+	snap = s.cur.Load()
+	if k := snap.lookup(kid); k != nil {
+		return k, nil
+	}
+	if kid == "" && snap != nil && len(snap.keys) > 1 {
+		return nil, fmt.Errorf("%w: the token has no kid and the key set holds %d keys", ErrTokenUnknownKey, len(snap.keys))
+	}
+	return nil, fmt.Errorf("%w: kid %q", ErrTokenUnknownKey, truncate(kid, 64))
+}
+
+func (k *keySnapshot) lookup(kid string) *rsa.PublicKey {
+	if k == nil {
+		return nil
+	}
+	if kid == "" {
+		return k.only
+	}
+	return k.keys[kid]
+}
+
+// has reports whether kid is still published (used to drop cached tokens
+// whose key was rotated out).
+func (s *keySet) has(kid string) bool {
+	snap := s.cur.Load()
+	if snap == nil {
+		return false
+	}
+	if kid == "" {
+		return snap.only != nil
+	}
+	_, ok := snap.keys[kid]
+	return ok
+}
+
+// refresh fetches the key set unless another caller is already doing so (then
+// it waits for that result) or the last fetch caused by an unknown kid was
+// less than interval ago. While nothing is cached, failed fetches are
+// retried at most every five seconds, so an outage at start-up heals quickly
+// without a fetch per request.
+func (s *keySet) refresh(ctx context.Context) error {
+	s.mu.Lock()
+	if call := s.inflight; call != nil {
+		s.mu.Unlock()
+		return s.wait(ctx, call)
+	}
+	now := s.now()
+	if s.cur.Load() == nil {
+		if !s.lastFailure.IsZero() && now.Sub(s.lastFailure) < min(s.interval, 5*time.Second) {
+			s.mu.Unlock()
+			return nil
+		}
+	} else {
+		if !s.lastUnknown.IsZero() && now.Sub(s.lastUnknown) < s.interval {
+			s.mu.Unlock()
+			return nil
+		}
+		s.lastUnknown = now
+	}
+	call := &fetchCall{done: make(chan struct{})}
+	s.inflight = call
+	s.mu.Unlock()
+
+	s.run(ctx, call)
+	return s.wait(ctx, call)
+}
+
+// refreshStale refreshes an old snapshot without making anybody wait: the
+// caller that notices does the fetch; others keep the old keys meanwhile.
+func (s *keySet) refreshStale(ctx context.Context, snap *keySnapshot) {
+	s.mu.Lock()
+	if s.inflight != nil || s.cur.Load() != snap || (!s.lastStale.IsZero() && s.now().Sub(s.lastStale) < s.interval) {
+		s.mu.Unlock()
+		return
+	}
+	call := &fetchCall{done: make(chan struct{})}
+	s.inflight = call
+	s.lastStale = s.now()
+	s.mu.Unlock()
+	s.run(context.WithoutCancel(ctx), call)
+}
+
+func (s *keySet) run(ctx context.Context, call *fetchCall) {
+	// The fetch must not be abandoned because the first caller's context
+	// ends: other callers share it. The HTTP client's timeout bounds it.
+	keys, err := s.fetch(context.WithoutCancel(ctx))
+	s.fetches.Add(1)
+	if err == nil {
+		snap := &keySnapshot{keys: keys, fetchedAt: s.now()}
+		if len(keys) == 1 {
+			for _, k := range keys {
+				snap.only = k
+			}
+		}
+		s.cur.Store(snap)
+	} else {
+		s.log.WarnContext(ctx, "kinde: fetching the key set failed; cached keys stay in use", "error", err)
+	}
+	s.mu.Lock()
+	call.err = err
+	if err != nil {
+		s.lastFailure = s.now()
+	}
+	s.inflight = nil
+	s.mu.Unlock()
+	close(call.done)
+}
+
+func (s *keySet) wait(ctx context.Context, call *fetchCall) error {
+	select {
+	case <-call.done:
+		return call.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// fetchJWKS downloads and parses Kinde's key set, keeping only RSA keys that
+// may verify RS256 signatures.
+func (c *Client) fetchJWKS(ctx context.Context) (map[string]*rsa.PublicKey, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.ep.jwks, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKeySetUnavailable, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	// Kinde's JWKS endpoint is public; an Authorization header can make it answer 403.
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: GET %s: %v", ErrKeySetUnavailable, c.ep.jwks, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	if err != nil {
+		return nil, fmt.Errorf("%w: read %s: %v", ErrKeySetUnavailable, c.ep.jwks, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: GET %s answered HTTP %d: check KINDE_DOMAIN", ErrKeySetUnavailable, c.ep.jwks, resp.StatusCode)
+	}
+	keys, err := parseJWKS(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrKeySetUnavailable, c.ep.jwks, err)
+	}
+	c.debug(ctx, "key set fetched", "keys", len(keys))
+	return keys, nil
+}
+
+// parseJWKS extracts the RS256-capable RSA public keys of a JWKS document.
+func parseJWKS(body []byte) (map[string]*rsa.PublicKey, error) {
+	set, err := jwk.Parse(body)
+	if err != nil {
+		return nil, fmt.Errorf("invalid JWKS: %w", err)
+	}
+	keys := make(map[string]*rsa.PublicKey, set.Len())
+	for i := range set.Len() {
+		k, _ := set.Key(i)
+		if k.KeyType() != jwa.RSA() {
+			continue
+		}
+		if use, ok := k.KeyUsage(); ok && use != "sig" {
+			continue
+		}
+		if alg, ok := k.Algorithm(); ok && alg.String() != "RS256" {
+			continue
+		}
+		var pub rsa.PublicKey
+		if err := jwk.Export(k, &pub); err != nil {
+			continue
+		}
+		if pub.N == nil || pub.N.BitLen() < 2048 {
+			continue
+		}
+		kid, _ := k.KeyID()
+		keys[kid] = &pub
+	}
+	if len(keys) == 0 {
+		return nil, errNoKeys
+	}
+	return keys, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,375 @@
+package kinde
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Tokens are the tokens Kinde issued for a user (or a machine). They marshal
+// to JSON with the keys Kinde's Ruby SDK uses (access_token, id_token,
+// refresh_token, expires_at as Unix seconds, scope, token_type, expires_in),
+// so they can be kept in any session or cache store.
+type Tokens struct {
+	AccessToken  string
+	IDToken      string
+	RefreshToken string
+	// ExpiresAt is when the access token expires.
+	ExpiresAt time.Time
+	Scope     string
+	TokenType string
+	// ExpiresIn is the lifetime Kinde announced, in seconds, when the
+	// tokens were issued.
+	ExpiresIn int64
+
+	leeway time.Duration
+	now    func() time.Time
+}
+
+type tokensJSON struct {
+	AccessToken  string `json:"access_token"`
+	IDToken      string `json:"id_token,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	ExpiresAt    int64  `json:"expires_at,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+	TokenType    string `json:"token_type,omitempty"`
+	ExpiresIn    int64  `json:"expires_in,omitempty"`
+}
+
+// MarshalJSON encodes the tokens with the Ruby SDK's keys.
+func (t Tokens) MarshalJSON() ([]byte, error) {
+	j := tokensJSON{AccessToken: t.AccessToken, IDToken: t.IDToken, RefreshToken: t.RefreshToken,
+		Scope: t.Scope, TokenType: t.TokenType, ExpiresIn: t.ExpiresIn}
+	if !t.ExpiresAt.IsZero() {
+		j.ExpiresAt = t.ExpiresAt.Unix()
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON decodes tokens stored by MarshalJSON (or by the Ruby SDK).
+func (t *Tokens) UnmarshalJSON(b []byte) error {
+	var j tokensJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*t = Tokens{AccessToken: j.AccessToken, IDToken: j.IDToken, RefreshToken: j.RefreshToken,
+		Scope: j.Scope, TokenType: j.TokenType, ExpiresIn: j.ExpiresIn}
+	if j.ExpiresAt > 0 {
+		t.ExpiresAt = time.Unix(j.ExpiresAt, 0)
+	}
+	return nil
+}
+
+// Expired reports whether the access token has expired or will within the
+// leeway (Config.Leeway for tokens from a Client, DefaultLeeway otherwise).
+// Tokens without an expiry are treated as expired.
+func (t *Tokens) Expired() bool {
+	if t == nil || t.AccessToken == "" || t.ExpiresAt.IsZero() {
+		return true
+	}
+	now, leeway := time.Now, DefaultLeeway
+	if t.now != nil {
+		now, leeway = t.now, t.leeway
+	}
+	return !now().Add(leeway).Before(t.ExpiresAt)
+}
+
+// ExpiresWithin reports whether the access token expires within d from now.
+func (t *Tokens) ExpiresWithin(d time.Duration) bool {
+	if t == nil || t.ExpiresAt.IsZero() {
+		return true
+	}
+	now := time.Now
+	if t.now != nil {
+		now = t.now
+	}
+	return !now().Add(d).Before(t.ExpiresAt)
+}
+
+// OAuth2 converts the tokens to an *oauth2.Token (the ID token is kept in
+// Extra("id_token")).
+func (t *Tokens) OAuth2() *oauth2.Token {
+	tok := &oauth2.Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", Expiry: t.ExpiresAt}
+	if t.IDToken != "" {
+		tok = tok.WithExtra(map[string]any{"id_token": t.IDToken})
+	}
+	return tok
+}
+
+// tokenResponse is the JSON of a successful token endpoint reply.
+type tokenResponse struct {
+	AccessToken  string          `json:"access_token"`
+	IDToken      string          `json:"id_token"`
+	RefreshToken string          `json:"refresh_token"`
+	ExpiresIn    json.Number     `json:"expires_in"`
+	Scope        json.RawMessage `json:"scope"`
+	TokenType    string          `json:"token_type"`
+}
+
+func (c *Client) tokensFrom(r *tokenResponse) (*Tokens, error) {
+	if r.AccessToken == "" {
+		return nil, &TokenError{Endpoint: "token", Code: "invalid_response", Description: "the reply has no access_token"}
+	}
+	if r.TokenType != "" && !strings.EqualFold(r.TokenType, "bearer") {
+		return nil, &TokenError{Endpoint: "token", Code: "invalid_response", Description: fmt.Sprintf("token_type %q is not bearer", r.TokenType)}
+	}
+	t := &Tokens{AccessToken: r.AccessToken, IDToken: r.IDToken, RefreshToken: r.RefreshToken,
+		TokenType: strings.ToLower(r.TokenType), leeway: c.cfg.Leeway, now: c.cfg.Now}
+	if t.TokenType == "" {
+		t.TokenType = "bearer"
+	}
+	if len(r.Scope) > 0 {
+		var s string
+		if json.Unmarshal(r.Scope, &s) == nil {
+			t.Scope = s
+		} else {
+			var list []string
+			if json.Unmarshal(r.Scope, &list) == nil {
+				t.Scope = strings.Join(list, " ")
+			}
+		}
+	}
+	if n, err := r.ExpiresIn.Int64(); err == nil && n > 0 {
+		t.ExpiresIn = n
+		t.ExpiresAt = c.cfg.Now().Add(time.Duration(n) * time.Second)
+	}
+	if exp := tokenExpiry(r.AccessToken); !exp.IsZero() && (t.ExpiresAt.IsZero() || exp.Before(t.ExpiresAt)) {
+		t.ExpiresAt = exp
+	}
+	return t, nil
+}
+
+// ExchangeOption customises ExchangeCode.
+type ExchangeOption func(*exchangeParams)
+
+type exchangeParams struct {
+	verifier string
+	nonce    string
+	redirect string
+}
+
+// WithCodeVerifier sends the PKCE verifier of the sign-in (AuthRequest.CodeVerifier).
+func WithCodeVerifier(verifier string) ExchangeOption {
+	return func(p *exchangeParams) { p.verifier = verifier }
+}
+
+// WithNonce requires the ID token to carry the nonce of the sign-in (AuthRequest.Nonce).
+func WithNonce(nonce string) ExchangeOption { return func(p *exchangeParams) { p.nonce = nonce } }
+
+// WithExchangeRedirectURL sends the redirect URL used at sign-in when it was
+// not Config.RedirectURL (AuthRequest.RedirectURL).
+func WithExchangeRedirectURL(u string) ExchangeOption {
+	return func(p *exchangeParams) { p.redirect = u }
+}
+
+// ExchangeCode trades the authorization code from the callback for tokens
+// (client_secret_post, like Kinde's own SDKs), then verifies the ID token
+// (signature, issuer, audience = client ID, nonce when given, expiry) and
+// the access token. Kinde's error replies come back as *TokenError.
+func (c *Client) ExchangeCode(ctx context.Context, code string, opts ...ExchangeOption) (*Tokens, error) {
+	p := exchangeParams{redirect: c.cfg.RedirectURL}
+	for _, o := range opts {
+		o(&p)
+	}
+	if code == "" {
+		return nil, fmt.Errorf("kinde: ExchangeCode needs the code from the callback URL")
+	}
+	if p.redirect == "" {
+		return nil, &ConfigError{Field: "RedirectURL", Env: EnvRedirectURL, Reason: "is required for the code exchange"}
+	}
+	if !c.cfg.DisablePKCE && p.verifier == "" {
+		return nil, fmt.Errorf("kinde: ExchangeCode needs the PKCE verifier of the sign-in: pass kinde.WithCodeVerifier(req.CodeVerifier)")
+	}
+	form := url.Values{
+		"grant_type":   {"authorization_code"},
+		"code":         {code},
+		"redirect_uri": {p.redirect},
+		"client_id":    {c.cfg.ClientID},
+	}
+	if c.cfg.ClientSecret != "" {
+		form.Set("client_secret", c.cfg.ClientSecret)
+	}
+	if p.verifier != "" {
+		form.Set("code_verifier", p.verifier)
+	}
+	var r tokenResponse
+	if err := c.postForm(ctx, c.ep.token, "token", form, "", &r); err != nil {
+		return nil, err
+	}
+	t, err := c.tokensFrom(&r)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.verifyIssued(ctx, t, p.nonce, true); err != nil {
+		return nil, err
+	}
+	c.debug(ctx, "code exchanged", "expires_at", t.ExpiresAt, "has_refresh_token", t.RefreshToken != "")
+	return t, nil
+}
+
+// verifyIssued verifies freshly issued tokens.
+func (c *Client) verifyIssued(ctx context.Context, t *Tokens, nonce string, wantID bool) error {
+	if t.IDToken != "" {
+		if _, err := c.VerifyIDToken(ctx, t.IDToken, nonce); err != nil {
+			return err
+		}
+	} else if wantID && nonce != "" {
+		return &VerifyError{Token: "ID token", Err: ErrTokenClaims, Detail: "the token reply has no id_token; request the openid scope"}
+	}
+	if !c.cfg.SkipAccessTokenVerification {
+		if _, err := c.VerifyAccessToken(ctx, t.AccessToken, SkipAudienceCheck()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Refresh uses the refresh token for new tokens. Kinde rotates refresh
+// tokens; when a reply carries none, the old one is kept, and likewise the
+// old ID token. The given tokens are not modified.
+func (c *Client) Refresh(ctx context.Context, t *Tokens) (*Tokens, error) {
+	if t == nil || t.RefreshToken == "" {
+		return nil, ErrNoRefreshToken
+	}
+	form := url.Values{
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {t.RefreshToken},
+		"client_id":     {c.cfg.ClientID},
+	}
+	if c.cfg.ClientSecret != "" {
+		form.Set("client_secret", c.cfg.ClientSecret)
+	}
+	var r tokenResponse
+	if err := c.postForm(ctx, c.ep.token, "token", form, "", &r); err != nil {
+		return nil, err
+	}
+	nt, err := c.tokensFrom(&r)
+	if err != nil {
+		return nil, err
+	}
+	if nt.RefreshToken == "" {
+		nt.RefreshToken = t.RefreshToken
+	}
+	if nt.IDToken == "" {
+		nt.IDToken = t.IDToken
+	} else if _, err := c.VerifyIDToken(ctx, nt.IDToken, ""); err != nil {
+		return nil, err
+	}
+	if nt.Scope == "" {
+		nt.Scope = t.Scope
+	}
+	if !c.cfg.SkipAccessTokenVerification {
+		if _, err := c.VerifyAccessToken(ctx, nt.AccessToken, SkipAudienceCheck()); err != nil {
+			return nil, err
+		}
+	}
+	c.debug(ctx, "tokens refreshed", "expires_at", nt.ExpiresAt, "rotated", nt.RefreshToken != t.RefreshToken)
+	return nt, nil
+}
+
+// m2mCredentials returns the client used for the client credentials grant:
+// the management application when configured, else the main one.
+func (c *Client) m2mCredentials() (string, string) {
+	if c.cfg.ManagementClientID != "" {
+		return c.cfg.ManagementClientID, c.cfg.ManagementClientSecret
+	}
+	return c.cfg.ClientID, c.cfg.ClientSecret
+}
+
+// ClientCredentials gets a machine-to-machine access token for the given
+// audiences (default: the Management API, "https://<domain>/api"). It uses
+// ManagementClientID/Secret when set, else ClientID/Secret. Each call asks
+// Kinde; use ClientCredentialsTokenSource for a cached token.
+func (c *Client) ClientCredentials(ctx context.Context, audience ...string) (*Tokens, error) {
+	id, secret := c.m2mCredentials()
+	if secret == "" {
+		return nil, &ConfigError{Field: "ManagementClientSecret", Env: EnvManagementClientSecret, Reason: "(or ClientSecret) is required for machine-to-machine tokens: copy it from your M2M application in the Kinde dashboard"}
+	}
+	if len(audience) == 0 {
+		audience = []string{c.cfg.ManagementAudience}
+	}
+	form := url.Values{
+		"grant_type":    {"client_credentials"},
+		"client_id":     {id},
+		"client_secret": {secret},
+	}
+	for _, a := range audience {
+		form.Add("audience", a)
+	}
+	var r tokenResponse
+	if err := c.postForm(ctx, c.ep.token, "token", form, "", &r); err != nil {
+		return nil, err
+	}
+	t, err := c.tokensFrom(&r)
+	if err != nil {
+		return nil, err
+	}
+	if !c.cfg.SkipAccessTokenVerification {
+		if _, err := c.VerifyAccessToken(ctx, t.AccessToken, VerifyAudience(audience...)); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// ClientCredentialsTokenSource returns a cached, concurrency-safe token
+// source for machine-to-machine tokens. It renews the token shortly before
+// it expires, with a single request however many goroutines ask at once.
+func (c *Client) ClientCredentialsTokenSource(audience ...string) oauth2.TokenSource {
+	return &m2mSource{c: c, audience: append([]string(nil), audience...)}
+}
+
+type m2mSource struct {
+	c        *Client
+	audience []string
+
+	mu  sync.Mutex
+	tok *Tokens
+}
+
+// Token returns the cached token, or fetches a new one when it is missing or
+// within a minute (or a tenth of its lifetime) of expiry.
+func (s *m2mSource) Token() (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tok != nil && !s.tok.ExpiresWithin(s.renewBefore()) {
+		return s.tok.OAuth2(), nil
+	}
+	t, err := s.c.ClientCredentials(context.Background(), s.audience...)
+	if err != nil {
+		return nil, err
+	}
+	s.tok = t
+	return t.OAuth2(), nil
+}
+
+func (s *m2mSource) renewBefore() time.Duration {
+	d := time.Minute
+	if s.tok != nil && s.tok.ExpiresIn > 0 {
+		d = min(d, time.Duration(s.tok.ExpiresIn)*time.Second/10)
+	}
+	return d
+}
+
+// RevokeToken asks Kinde to revoke a refresh or access token (hint is
+// "refresh_token", "access_token" or empty). Revoked refresh tokens can no
+// longer be used; sign-out calls it for the session's refresh token.
+func (c *Client) RevokeToken(ctx context.Context, token, hint string) error {
+	if token == "" {
+		return fmt.Errorf("kinde: RevokeToken needs a token")
+	}
+	form := url.Values{"token": {token}, "client_id": {c.cfg.ClientID}}
+	if c.cfg.ClientSecret != "" {
+		form.Set("client_secret", c.cfg.ClientSecret)
+	}
+	if hint != "" {
+		form.Set("token_type_hint", hint)
+	}
+	return c.postForm(ctx, c.ep.revoke, "revoke", form, "", nil)
+}

@@ -1,0 +1,257 @@
+package kinde
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// maxTokenBytes bounds the size of a token the verifier looks at.
+const maxTokenBytes = 64 << 10
+
+// VerifyOption changes how an access token is checked.
+type VerifyOption func(*verifyParams)
+
+type verifyParams struct {
+	audiences []string
+	anyAud    bool
+}
+
+// VerifyAudience requires the token's aud to contain at least one of
+// audiences, replacing Config.Audience for this check.
+func VerifyAudience(audiences ...string) VerifyOption {
+	return func(p *verifyParams) { p.audiences = append([]string(nil), audiences...); p.anyAud = false }
+}
+
+// SkipAudienceCheck accepts any aud. Use it only when another check binds
+// the token to your API.
+func SkipAudienceCheck() VerifyOption {
+	return func(p *verifyParams) { p.audiences = nil; p.anyAud = true }
+}
+
+// VerifyAccessToken verifies a Kinde access token: RS256 signature by a key
+// from Kinde's JWKS, iss equal to the configured domain, exp, nbf and iat
+// within the leeway, and aud containing one of Config.Audience (when set).
+// Tokens already verified are served from a cache until they expire; the time
+// and audience checks run on every call.
+func (c *Client) VerifyAccessToken(ctx context.Context, raw string, opts ...VerifyOption) (*Claims, error) {
+	p := verifyParams{audiences: c.cfg.Audience}
+	for _, o := range opts {
+		o(&p)
+	}
+	claims, err := c.verifyToken(ctx, raw)
+	if err != nil {
+		return nil, &VerifyError{Token: "access token", Err: rootCause(err), Detail: detail(err)}
+	}
+	if err := c.checkTimes(claims); err != nil {
+		return nil, &VerifyError{Token: "access token", Err: err}
+	}
+	if !p.anyAud && len(p.audiences) > 0 {
+		ok := false
+		for _, a := range p.audiences {
+			if claims.HasAudience(a) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return nil, &VerifyError{Token: "access token", Err: ErrTokenAudience, Detail: fmt.Sprintf("want one of %q, token has %q", p.audiences, claims.Audience)}
+		}
+	}
+	return claims, nil
+}
+
+// VerifyIDToken verifies a Kinde ID token: signature, issuer, times, aud
+// containing the client ID (and azp equal to it when there are several
+// audiences), and, when nonce is not empty, the nonce sent at sign-in.
+func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims, error) {
+	claims, err := c.verifyToken(ctx, raw)
+	if err != nil {
+		return nil, &VerifyError{Token: "ID token", Err: rootCause(err), Detail: detail(err)}
+	}
+	if err := c.checkTimes(claims); err != nil {
+		return nil, &VerifyError{Token: "ID token", Err: err}
+	}
+	if !claims.HasAudience(c.cfg.ClientID) {
+		return nil, &VerifyError{Token: "ID token", Err: ErrTokenAudience, Detail: fmt.Sprintf("aud %q does not contain the client ID; check KINDE_CLIENT_ID", claims.Audience)}
+	}
+	if len(claims.Audience) > 1 && claims.AuthorizedParty != c.cfg.ClientID {
+		return nil, &VerifyError{Token: "ID token", Err: ErrTokenAudience, Detail: "azp is not the client ID"}
+	}
+	if nonce != "" && claims.Nonce != nonce {
+		return nil, &VerifyError{Token: "ID token", Err: ErrTokenNonce}
+	}
+	if claims.Subject == "" {
+		return nil, &VerifyError{Token: "ID token", Err: ErrTokenClaims, Detail: "sub is missing"}
+	}
+	return claims, nil
+}
+
+// detailedError carries a sentinel plus a human detail through verifyToken.
+type detailedError struct {
+	err    error
+	detail string
+}
+
+func (e *detailedError) Error() string { return e.err.Error() + ": " + e.detail }
+func (e *detailedError) Unwrap() error { return e.err }
+
+func rootCause(err error) error {
+	var d *detailedError
+	if errors.As(err, &d) {
+		return d.err
+	}
+	for _, s := range []error{ErrKeySetUnavailable, ErrTokenUnknownKey, ErrTokenClaims, context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, s) {
+			return s
+		}
+	}
+	return err
+}
+
+func detail(err error) string {
+	var d *detailedError
+	if errors.As(err, &d) {
+		return d.detail
+	}
+	if rc := rootCause(err); rc != err {
+		return strings.TrimPrefix(err.Error(), rc.Error()+": ")
+	}
+	return ""
+}
+
+func fail(sentinel error, format string, args ...any) error {
+	return &detailedError{err: sentinel, detail: fmt.Sprintf(format, args...)}
+}
+
+type jwsHeader struct {
+	Alg  string          `json:"alg"`
+	Kid  string          `json:"kid"`
+	Crit json.RawMessage `json:"crit"`
+}
+
+// verifyToken checks structure, algorithm, signature and issuer, using and
+// filling the verified-token cache. Time and audience checks are left to
+// the caller because they must run on every use.
+func (c *Client) verifyToken(ctx context.Context, raw string) (*Claims, error) {
+	if c.verified != nil {
+		if e := c.verified.get(raw); e != nil {
+			if c.keys.has(e.kid) {
+				return e.claims, nil
+			}
+			c.verified.remove(raw)
+		}
+	}
+	if len(raw) > maxTokenBytes {
+		return nil, fail(ErrTokenMalformed, "token is larger than %d bytes", maxTokenBytes)
+	}
+	dot1 := strings.IndexByte(raw, '.')
+	dot2 := -1
+	if dot1 >= 0 {
+		if i := strings.IndexByte(raw[dot1+1:], '.'); i >= 0 {
+			dot2 = dot1 + 1 + i
+		}
+	}
+	if dot1 <= 0 || dot2 < 0 || strings.IndexByte(raw[dot2+1:], '.') >= 0 {
+		return nil, fail(ErrTokenMalformed, "a JWT has three dot-separated parts")
+	}
+	var hdrBuf [512]byte
+	hdrJSON, err := decodeSegment(hdrBuf[:0], raw[:dot1])
+	if err != nil {
+		return nil, fail(ErrTokenMalformed, "header is not base64url")
+	}
+	var h jwsHeader
+	if err := json.Unmarshal(hdrJSON, &h); err != nil {
+		return nil, fail(ErrTokenMalformed, "header is not JSON")
+	}
+	if h.Alg != "RS256" {
+		return nil, fail(ErrTokenAlgorithm, "alg is %q", truncate(h.Alg, 16))
+	}
+	if len(h.Crit) > 0 && !isNull(h.Crit) {
+		return nil, fail(ErrTokenMalformed, "critical header extensions are not supported")
+	}
+	key, err := c.keys.key(ctx, h.Kid)
+	if err != nil {
+		return nil, err
+	}
+	var sigBuf [512]byte
+	sig, err := decodeSegment(sigBuf[:0], raw[dot2+1:])
+	if err != nil {
+		return nil, fail(ErrTokenMalformed, "signature is not base64url")
+	}
+	digest := sha256.Sum256([]byte(raw[:dot2]))
+	if err := rsa.VerifyPKCS1v15(key, crypto.SHA256, digest[:], sig); err != nil {
+		return nil, fail(ErrTokenSignature, "key %q", truncate(h.Kid, 64))
+	}
+	payload, err := decodeSegment(nil, raw[dot1+1:dot2])
+	if err != nil {
+		return nil, fail(ErrTokenMalformed, "payload is not base64url")
+	}
+	claims := &Claims{}
+	if err := claims.decode(payload); err != nil {
+		return nil, err
+	}
+	if claims.Issuer != c.ep.issuer {
+		return nil, fail(ErrTokenIssuer, "iss is %q, want %q (check KINDE_DOMAIN)", truncate(claims.Issuer, 128), c.ep.issuer)
+	}
+	if claims.ExpiresAt.IsZero() {
+		return nil, fail(ErrTokenClaims, "exp is missing")
+	}
+	if c.verified != nil {
+		c.verified.put(raw, &cachedToken{claims: claims, kid: h.Kid, exp: claims.ExpiresAt.Add(c.cfg.Leeway)}, c.cfg.Now())
+	}
+	return claims, nil
+}
+
+func decodeSegment(dst []byte, seg string) ([]byte, error) {
+	n := base64.RawURLEncoding.DecodedLen(len(seg))
+	if cap(dst) < n {
+		dst = make([]byte, n)
+	}
+	dst = dst[:n]
+	m, err := base64.RawURLEncoding.Strict().Decode(dst, []byte(seg))
+	return dst[:m], err
+}
+
+// checkTimes applies exp, nbf and iat with the configured leeway.
+func (c *Client) checkTimes(claims *Claims) error {
+	now := c.cfg.Now()
+	leeway := c.cfg.Leeway
+	if !claims.ExpiresAt.IsZero() && !now.Before(claims.ExpiresAt.Add(leeway)) {
+		return ErrTokenExpired
+	}
+	if !claims.NotBefore.IsZero() && now.Add(leeway).Before(claims.NotBefore) {
+		return ErrTokenNotYetValid
+	}
+	if !claims.IssuedAt.IsZero() && now.Add(leeway).Before(claims.IssuedAt) {
+		return ErrTokenNotYetValid
+	}
+	return nil
+}
+
+// tokenExpiry reads exp from a token without verifying it; used only to
+// schedule refreshes of tokens that were verified when received.
+func tokenExpiry(raw string) time.Time {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return time.Time{}
+	}
+	payload, err := decodeSegment(nil, parts[1])
+	if err != nil {
+		return time.Time{}
+	}
+	var c struct {
+		Exp float64 `json:"exp"`
+	}
+	if json.Unmarshal(payload, &c) != nil || c.Exp <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(c.Exp), 0)
+}

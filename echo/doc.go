@@ -1,0 +1,2 @@
+// Package kindeecho adds Kinde sign-in to Echo v4 applications.
+package kindeecho

@@ -1,0 +1,7 @@
+module github.com/gokinde/kinde/fiber
+
+go 1.26
+
+require github.com/gokinde/kinde/core v0.0.0
+
+replace github.com/gokinde/kinde/core => ../core

@@ -1,0 +1,2 @@
+// Package kindegin adds Kinde sign-in to Gin applications.
+package kindegin
