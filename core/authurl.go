@@ -30,7 +30,6 @@ type authParams struct {
 	redirect    string
 	scopes      []string
 	audiences   []string
-	extraErrors []string
 }
 
 // reservedParams cannot be set through WithParam: the SDK owns them.

@@ -155,10 +155,10 @@ func (c *Claims) Names() []string {
 
 // Map returns all claims decoded into plain Go values (numbers as float64).
 func (c *Claims) Map() map[string]any {
-	out := make(map[string]any, len(c.raw))
 	if c == nil {
-		return out
+		return map[string]any{}
 	}
+	out := make(map[string]any, len(c.raw))
 	for k, raw := range c.raw {
 		var v any
 		if json.Unmarshal(raw, &v) == nil {

@@ -149,33 +149,4 @@ func parseTokenError(name string, resp *http.Response, body []byte) error {
 	return te
 }
 
-// getJSON performs an authenticated GET and decodes the JSON reply.
-func (c *Client) getJSON(ctx context.Context, endpoint, bearer string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
-	if err != nil {
-		return fmt.Errorf("kinde: build request: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Kinde-SDK", c.cfg.UserAgent)
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := c.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("kinde: GET %s failed: %w", endpoint, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
-	if err != nil {
-		return fmt.Errorf("kinde: read reply of GET %s: %w", endpoint, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return parseTokenError("GET "+endpoint, resp, body)
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("kinde: reply of GET %s is not valid JSON: %w", endpoint, err)
-	}
-	return nil
-}
-
 var errNoKeys = errors.New("the key set has no RS256 signing keys")

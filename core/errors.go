@@ -131,7 +131,7 @@ var (
 	// ErrClaimNotFound means a claim is absent from the token.
 	ErrClaimNotFound = errors.New("claim not found")
 	// ErrKeySetUnavailable means Kinde's key set could not be fetched and none is cached.
-	ErrKeySetUnavailable = errors.New("Kinde key set (JWKS) is unavailable")
+	ErrKeySetUnavailable = errors.New("key set (JWKS) of the Kinde domain is unavailable")
 )
 
 // VerifyError explains why a token was rejected. Err is one of the ErrToken…

@@ -84,15 +84,3 @@ func (c *tokenCache) remove(token string) {
 	delete(s.m, token)
 	s.mu.Unlock()
 }
-
-// len returns the number of cached tokens.
-func (c *tokenCache) len() int {
-	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.RLock()
-		n += len(s.m)
-		s.mu.RUnlock()
-	}
-	return n
-}

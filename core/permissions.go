@@ -1,0 +1,125 @@
+package kinde
+
+import (
+	"encoding/json"
+	"slices"
+)
+
+// Claim names read by the permission and role helpers; the x-hasura-*
+// variants are used when the plain claim is absent (Kinde's Hasura token
+// integration renames them).
+const (
+	claimPermissions       = "permissions"
+	claimHasuraPermissions = "x-hasura-permissions"
+	claimRoles             = "roles"
+	claimHasuraRoles       = "x-hasura-roles"
+	claimOrgCode           = "org_code"
+	claimHasuraOrgCode     = "x-hasura-org-code"
+)
+
+// Permissions are the permission keys the user holds in the organization
+// they signed in to.
+type Permissions struct {
+	// OrgCode is the organization the permissions apply to ("" without one).
+	OrgCode string
+	// Keys are the permission keys, e.g. "create:todos". Never nil.
+	Keys []string
+}
+
+// PermissionResult says whether the user holds one permission.
+type PermissionResult struct {
+	Key     string
+	OrgCode string
+	Granted bool
+}
+
+// Permissions returns the permissions of the access token's permissions
+// claim (or x-hasura-permissions) and its org_code (or x-hasura-org-code).
+// A missing or malformed claim gives no keys; it never panics.
+func (s *Session) Permissions() Permissions {
+	a, _ := s.snapshot()
+	p := Permissions{OrgCode: stringClaimOf(a, claimOrgCode, claimHasuraOrgCode), Keys: []string{}}
+	if raw, ok := lookup(a, claimPermissions, claimHasuraPermissions); ok {
+		if keys := stringList(raw); keys != nil {
+			p.Keys = keys
+		}
+	}
+	return p
+}
+
+// Permission reports whether the access token grants the permission key
+// (exact match).
+func (s *Session) Permission(key string) PermissionResult {
+	p := s.Permissions()
+	return PermissionResult{Key: key, OrgCode: p.OrgCode, Granted: key != "" && slices.Contains(p.Keys, key)}
+}
+
+// PermissionGranted reports whether the access token grants the permission key.
+func (s *Session) PermissionGranted(key string) bool { return s.Permission(key).Granted }
+
+// HasPermissions reports whether the user holds every one of keys. With no
+// keys it reports true.
+func (s *Session) HasPermissions(keys ...string) bool {
+	have := s.Permissions().Keys
+	for _, k := range keys {
+		if k == "" || !slices.Contains(have, k) {
+			return false
+		}
+	}
+	return true
+}
+
+// Role is a role the user holds in the organization they signed in to.
+type Role struct {
+	ID   string `json:"id"`
+	Key  string `json:"key"`
+	Name string `json:"name"`
+}
+
+// Roles returns the roles of the access token's roles claim (or
+// x-hasura-roles), which Kinde adds when the "roles" token customization is
+// on. Entries may be objects {id, key, name} or plain strings (taken as the
+// key). A missing or malformed claim gives an empty slice; use RolesFromAPI to
+// ask Kinde instead.
+func (s *Session) Roles() []Role {
+	a, _ := s.snapshot()
+	out := []Role{}
+	raw, ok := lookup(a, claimRoles, claimHasuraRoles)
+	if !ok {
+		return out
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return out
+	}
+	for _, it := range items {
+		var key string
+		if json.Unmarshal(it, &key) == nil {
+			if key != "" {
+				out = append(out, Role{Key: key})
+			}
+			continue
+		}
+		var r Role
+		if json.Unmarshal(it, &r) == nil && r.Key != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// HasRoles reports whether the user holds every one of the role keys. With
+// no keys it reports true.
+//
+// Every key is required, as in the Ruby, PHP and JavaScript SDKs; kinde-go's
+// token HasRoles is satisfied by any one key. For any-of semantics, call
+// HasRoles once per key.
+func (s *Session) HasRoles(keys ...string) bool {
+	roles := s.Roles()
+	for _, k := range keys {
+		if k == "" || !slices.ContainsFunc(roles, func(r Role) bool { return r.Key == k }) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,162 @@
+package kinde_test
+
+import (
+	"slices"
+	"testing"
+
+	kinde "github.com/gokinde/kinde/core"
+	"github.com/gokinde/kinde/core/kindetest"
+)
+
+func TestPermissions(t *testing.T) {
+	f := newSessionFixture(t)
+	hasura := newSessionFixture(t, kindetest.WithHasuraClaims(true))
+	tests := []struct {
+		name     string
+		session  *kinde.Session
+		wantOrg  string
+		wantKeys []string
+	}{
+		{"emulator token", f.session(t), f.org.Code, []string{"create:todos", "delete:todos", "read:todos"}},
+		{"Hasura claims only", hasura.session(t), hasura.org.Code, []string{"create:todos", "delete:todos", "read:todos"}},
+		{"absent claims", f.claimsSession(t, func(c map[string]any) {
+			delete(c, "permissions")
+			delete(c, "org_code")
+		}), "", []string{}},
+		{"string instead of array", f.claimsSession(t, func(c map[string]any) { c["permissions"] = "create:todos" }), f.org.Code, []string{}},
+		{"object instead of array", f.claimsSession(t, func(c map[string]any) { c["permissions"] = map[string]any{"create:todos": true} }), f.org.Code, []string{}},
+		{"mixed array keeps strings", f.claimsSession(t, func(c map[string]any) { c["permissions"] = []any{"a", 1, nil, "b"} }), f.org.Code, []string{"a", "b"}},
+		{"null falls back to Hasura", f.claimsSession(t, func(c map[string]any) {
+			c["permissions"] = nil
+			c["x-hasura-permissions"] = []string{"h"}
+			c["org_code"] = 5
+		}), "", []string{"h"}},
+		{"plain claim wins over Hasura", f.claimsSession(t, func(c map[string]any) {
+			c["permissions"] = []string{"p"}
+			c["x-hasura-permissions"] = []string{"h"}
+			c["x-hasura-org-code"] = "org_hasura"
+		}), f.org.Code, []string{"p"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.session.Permissions()
+			if got.OrgCode != tt.wantOrg || !slices.Equal(got.Keys, tt.wantKeys) || got.Keys == nil {
+				t.Fatalf("Permissions() = %+v; want org %q keys %q", got, tt.wantOrg, tt.wantKeys)
+			}
+		})
+	}
+}
+
+func TestPermissionChecks(t *testing.T) {
+	f := newSessionFixture(t)
+	hasura := newSessionFixture(t, kindetest.WithHasuraClaims(true))
+	bad := f.claimsSession(t, func(c map[string]any) { c["permissions"] = "create:todos" })
+	tests := []struct {
+		name    string
+		session *kinde.Session
+		keys    []string
+		want    bool
+	}{
+		{"granted", f.session(t), []string{"create:todos"}, true},
+		{"not granted", f.session(t), []string{"manage:billing"}, false},
+		{"prefix is not a match", f.session(t), []string{"create"}, false},
+		{"empty key", f.session(t), []string{""}, false},
+		{"all of several", f.session(t), []string{"create:todos", "read:todos"}, true},
+		{"one of several missing", f.session(t), []string{"create:todos", "manage:billing"}, false},
+		{"Hasura claims", hasura.session(t), []string{"delete:todos"}, true},
+		{"malformed claim", bad, []string{"create:todos"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.session.HasPermissions(tt.keys...); got != tt.want {
+				t.Fatalf("HasPermissions(%q) = %v; want %v", tt.keys, got, tt.want)
+			}
+			if len(tt.keys) == 1 {
+				k := tt.keys[0]
+				if got := tt.session.PermissionGranted(k); got != tt.want {
+					t.Fatalf("PermissionGranted(%q) = %v; want %v", k, got, tt.want)
+				}
+				r := tt.session.Permission(k)
+				if r.Key != k || r.Granted != tt.want || r.OrgCode != tt.session.Organization().Code {
+					t.Fatalf("Permission(%q) = %+v", k, r)
+				}
+			}
+		})
+	}
+	if !f.session(t).HasPermissions() {
+		t.Fatal("HasPermissions() with no keys = false; want true")
+	}
+}
+
+func TestRoles(t *testing.T) {
+	f := newSessionFixture(t)
+	hasura := newSessionFixture(t, kindetest.WithHasuraClaims(true))
+	admin := kinde.Role{Key: "admin", Name: "Admin"}
+	viewer := kinde.Role{Key: "viewer", Name: "Viewer"}
+	tests := []struct {
+		name    string
+		session *kinde.Session
+		want    []kinde.Role // IDs are not compared
+	}{
+		{"emulator token", f.session(t), []kinde.Role{admin, viewer}},
+		{"Hasura claims only", hasura.session(t), []kinde.Role{admin, viewer}},
+		{"absent claim", f.claimsSession(t, func(c map[string]any) { delete(c, "roles") }), []kinde.Role{}},
+		{"string roles", f.claimsSession(t, func(c map[string]any) { c["roles"] = []string{"admin", "", "owner"} }),
+			[]kinde.Role{{Key: "admin"}, {Key: "owner"}}},
+		{"string instead of array", f.claimsSession(t, func(c map[string]any) { c["roles"] = "admin" }), []kinde.Role{}},
+		{"number instead of array", f.claimsSession(t, func(c map[string]any) { c["roles"] = 3 }), []kinde.Role{}},
+		{"junk entries skipped", f.claimsSession(t, func(c map[string]any) {
+			c["roles"] = []any{map[string]any{"id": "r1", "key": "admin", "name": "Admin"}, 7, map[string]any{"name": "no key"}, []any{}}
+		}), []kinde.Role{admin}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.session.Roles()
+			if got == nil {
+				t.Fatal("Roles() = nil; want a slice")
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("Roles() = %+v; want %+v", got, tt.want)
+			}
+			for i := range got {
+				if got[i].Key != tt.want[i].Key || got[i].Name != tt.want[i].Name {
+					t.Fatalf("Roles()[%d] = %+v; want %+v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+	if r := f.session(t).Roles(); r[0].ID == "" {
+		t.Fatalf("role from the emulator has no ID: %+v", r[0])
+	}
+}
+
+func TestHasRoles(t *testing.T) {
+	f := newSessionFixture(t)
+	s := f.session(t)
+	hasura := newSessionFixture(t, kindetest.WithHasuraClaims(true)).session(t)
+	strs := f.claimsSession(t, func(c map[string]any) { c["roles"] = []string{"admin"} })
+	bad := f.claimsSession(t, func(c map[string]any) { c["roles"] = "admin" })
+	tests := []struct {
+		name    string
+		session *kinde.Session
+		keys    []string
+		want    bool
+	}{
+		{"no keys", s, nil, true},
+		{"one held", s, []string{"admin"}, true},
+		{"all held", s, []string{"admin", "viewer"}, true},
+		{"all required, one missing", s, []string{"admin", "owner"}, false},
+		{"none held", s, []string{"owner"}, false},
+		{"empty key", s, []string{""}, false},
+		{"Hasura claims", hasura, []string{"viewer"}, true},
+		{"string roles", strs, []string{"admin"}, true},
+		{"malformed claim", bad, []string{"admin"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.session.HasRoles(tt.keys...); got != tt.want {
+				t.Fatalf("HasRoles(%q) = %v; want %v", tt.keys, got, tt.want)
+			}
+		})
+	}
+}
