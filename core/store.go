@@ -1,0 +1,72 @@
+package kinde
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store keeps server-side sessions: an opaque value under a random session id, for
+// a limited time. The default session layer needs no Store (it keeps the whole
+// session in encrypted cookies, see [CookieCodec]); a Store lets sessions stay on
+// the server, so cookies stay small and sessions can be revoked.
+//
+// [MemoryStore] suits a single instance; the separate module
+// github.com/gokinde/kinde/redisstore suits several. Any type with these three
+// methods is a Store; it need not import this package.
+//
+// Implementations must be safe for concurrent use by multiple goroutines, and must
+// not retain the slice passed to Set nor hand out their internal storage from Get:
+// Set copies the value (or encodes it elsewhere), and Get returns a slice the caller
+// owns.
+type Store interface {
+	// Get returns the value stored under id. When id is missing or its time to
+	// live has passed, Get returns an error for which [IsSessionNotFound] reports
+	// true (for this package's stores, errors.Is(err, ErrSessionNotFound) holds).
+	Get(ctx context.Context, id string) ([]byte, error)
+
+	// Set stores value under id for ttl, replacing any previous value. The ttl
+	// must be positive; stores return an error otherwise.
+	Set(ctx context.Context, id string, value []byte, ttl time.Duration) error
+
+	// Delete removes id. Deleting an id that is not there is not an error.
+	Delete(ctx context.Context, id string) error
+}
+
+// ErrSessionNotFound is returned (wrapped) by a [Store] when a session id is
+// unknown or has expired, and by [CookieCodec.Decode] when the request carries no
+// session cookie. Callers treat it as "not signed in"; test for it with
+// [IsSessionNotFound], which also recognises the errors of stores in other modules.
+//
+// Besides errors.Is, the error has a NotFound method that returns true: that is
+// the contract stores outside this package follow, as they cannot refer to this
+// variable.
+var ErrSessionNotFound error = sessionNotFoundError{}
+
+type sessionNotFoundError struct{}
+
+func (sessionNotFoundError) Error() string {
+	return "kinde: session not found or expired; the user needs to sign in again"
+}
+
+// NotFound reports true: the session does not exist.
+func (sessionNotFoundError) NotFound() bool { return true }
+
+// ErrInvalidTTL is returned (wrapped) by [MemoryStore.Set] when the time to live is
+// zero or negative.
+var ErrInvalidTTL = errors.New("kinde: session time to live must be positive; pass the session lifetime, for example 24*time.Hour")
+
+// IsSessionNotFound reports whether err means that a session does not exist or has
+// expired: errors.Is(err, ErrSessionNotFound) holds, or some error in its chain has a
+// NotFound() bool method that returns true (the contract followed by stores in other
+// modules, such as redisstore).
+func IsSessionNotFound(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrSessionNotFound) {
+		return true
+	}
+	var nf interface{ NotFound() bool }
+	return errors.As(err, &nf) && nf.NotFound()
+}
