@@ -3,8 +3,11 @@ package kinde
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"sync"
 	"time"
 )
 
@@ -22,7 +25,9 @@ type Claims struct {
 	AuthorizedParty string    // azp
 	Nonce           string    // ID tokens only
 
-	raw map[string]json.RawMessage
+	payload []byte // the JSON claim set, already validated
+	once    sync.Once
+	raw     map[string]json.RawMessage // built on first use from payload
 }
 
 // ParseClaims decodes a JSON claim set without verifying anything. It is
@@ -36,80 +41,192 @@ func ParseClaims(payload []byte) (*Claims, error) {
 	return c, nil
 }
 
+// registered claim bits, to reject a token that repeats one.
+const (
+	seenIss = 1 << iota
+	seenSub
+	seenJti
+	seenAzp
+	seenNonce
+	seenExp
+	seenIat
+	seenNbf
+	seenAud
+)
+
+// decode validates the claim set and reads the registered claims in one pass
+// over the bytes; other claims are indexed only when first asked for.
 func (c *Claims) decode(payload []byte) error {
-	if err := json.Unmarshal(payload, &c.raw); err != nil {
-		return fmt.Errorf("%w: claims are not a JSON object: %v", ErrTokenClaims, err)
-	}
-	if c.raw == nil {
-		return fmt.Errorf("%w: claims are null", ErrTokenClaims)
-	}
-	var err error
-	if c.Issuer, err = c.stringClaim("iss"); err != nil {
-		return err
-	}
-	if c.Subject, err = c.stringClaim("sub"); err != nil {
-		return err
-	}
-	if c.ID, err = c.stringClaim("jti"); err != nil {
-		return err
-	}
-	if c.AuthorizedParty, err = c.stringClaim("azp"); err != nil {
-		return err
-	}
-	if c.Nonce, err = c.stringClaim("nonce"); err != nil {
-		return err
-	}
-	if c.ExpiresAt, err = c.timeClaim("exp"); err != nil {
-		return err
-	}
-	if c.IssuedAt, err = c.timeClaim("iat"); err != nil {
-		return err
-	}
-	if c.NotBefore, err = c.timeClaim("nbf"); err != nil {
-		return err
-	}
-	if raw, ok := c.raw["aud"]; ok && !isNull(raw) {
-		switch {
-		case len(raw) > 0 && raw[0] == '"':
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
-				return fmt.Errorf("%w: aud: %v", ErrTokenClaims, err)
+	var seen int
+	err := scanObject(payload, func(key, value []byte, escaped bool) error {
+		if escaped {
+			// Registered names never need escapes; an escaped spelling of
+			// one ("\u0065xp") would be a second, hidden value.
+			k, ok := jsonString(append(append([]byte{'"'}, key...), '"'))
+			if ok && registeredBit(k) != 0 {
+				return fmt.Errorf("%w: claim name %q is escaped", ErrTokenClaims, k)
 			}
-			c.Audience = []string{s}
-		default:
-			if err := json.Unmarshal(raw, &c.Audience); err != nil {
-				return fmt.Errorf("%w: aud must be a string or an array of strings", ErrTokenClaims)
-			}
+			return nil
 		}
+		bit := registeredBit(string(key))
+		if bit == 0 {
+			return nil
+		}
+		if seen&bit != 0 {
+			return fmt.Errorf("%w: claim %q appears twice", ErrTokenClaims, key)
+		}
+		seen |= bit
+		return c.setRegistered(bit, key, value)
+	})
+	if err != nil {
+		if errors.Is(err, errJSON) {
+			return fmt.Errorf("%w: claims are not a JSON object", ErrTokenClaims)
+		}
+		return err
+	}
+	c.payload = payload
+	return nil
+}
+
+func registeredBit(name string) int {
+	switch name {
+	case "iss":
+		return seenIss
+	case "sub":
+		return seenSub
+	case "jti":
+		return seenJti
+	case "azp":
+		return seenAzp
+	case "nonce":
+		return seenNonce
+	case "exp":
+		return seenExp
+	case "iat":
+		return seenIat
+	case "nbf":
+		return seenNbf
+	case "aud":
+		return seenAud
+	}
+	return 0
+}
+
+func (c *Claims) setRegistered(bit int, key, value []byte) error {
+	if string(value) == "null" {
+		return nil
+	}
+	switch bit {
+	case seenIss, seenSub, seenJti, seenAzp, seenNonce:
+		v, ok := jsonString(value)
+		if !ok {
+			return fmt.Errorf("%w: %s must be a string", ErrTokenClaims, key)
+		}
+		switch bit {
+		case seenIss:
+			c.Issuer = v
+		case seenSub:
+			c.Subject = v
+		case seenJti:
+			c.ID = v
+		case seenAzp:
+			c.AuthorizedParty = v
+		case seenNonce:
+			c.Nonce = v
+		}
+	case seenExp, seenIat, seenNbf:
+		t, err := numericDate(value)
+		if err != nil {
+			return fmt.Errorf("%w: %s must be a number of seconds since 1970", ErrTokenClaims, key)
+		}
+		switch bit {
+		case seenExp:
+			c.ExpiresAt = t
+		case seenIat:
+			c.IssuedAt = t
+		case seenNbf:
+			c.NotBefore = t
+		}
+	case seenAud:
+		aud, err := audience(value)
+		if err != nil {
+			return err
+		}
+		c.Audience = aud
 	}
 	return nil
 }
 
-func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
-
-func (c *Claims) stringClaim(name string) (string, error) {
-	raw, ok := c.raw[name]
-	if !ok || isNull(raw) {
-		return "", nil
+func numericDate(raw []byte) (time.Time, error) {
+	if len(raw) == 0 || (raw[0] != '-' && !isDigit(raw[0])) {
+		return time.Time{}, errJSON
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Errorf("%w: %s must be a string", ErrTokenClaims, name)
-	}
-	return s, nil
-}
-
-func (c *Claims) timeClaim(name string) (time.Time, error) {
-	raw, ok := c.raw[name]
-	if !ok || isNull(raw) {
-		return time.Time{}, nil
-	}
-	var f float64
-	if err := json.Unmarshal(raw, &f); err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
-		return time.Time{}, fmt.Errorf("%w: %s must be a number of seconds since 1970", ErrTokenClaims, name)
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
+		return time.Time{}, errJSON
 	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(frac*1e9)), nil
+}
+
+// audience reads aud: a string or an array of strings.
+func audience(raw []byte) ([]string, error) {
+	if s, ok := jsonString(raw); ok {
+		return []string{s}, nil
+	}
+	bad := fmt.Errorf("%w: aud must be a string or an array of strings", ErrTokenClaims)
+	if raw[0] != '[' {
+		return nil, bad
+	}
+	var out []string
+	i := skipWS(raw, 1)
+	if i < len(raw) && raw[i] == ']' {
+		return []string{}, nil
+	}
+	for i < len(raw) {
+		if raw[i] != '"' {
+			return nil, bad
+		}
+		end, _, err := scanString(raw, i)
+		if err != nil {
+			return nil, bad
+		}
+		s, _ := jsonString(raw[i:end])
+		out = append(out, s)
+		i = skipWS(raw, end)
+		if i < len(raw) && raw[i] == ']' {
+			return out, nil
+		}
+		if i >= len(raw) || raw[i] != ',' {
+			return nil, bad
+		}
+		i = skipWS(raw, i+1)
+	}
+	return nil, bad
+}
+
+func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
+
+// members returns every claim, indexing the payload on first use.
+func (c *Claims) members() map[string]json.RawMessage {
+	c.once.Do(func() {
+		if c.raw != nil {
+			return
+		}
+		m := make(map[string]json.RawMessage, 16)
+		_ = scanObject(c.payload, func(key, value []byte, escaped bool) error {
+			k := string(key)
+			if escaped {
+				if u, ok := jsonString(append(append([]byte{'"'}, key...), '"')); ok {
+					k = u
+				}
+			}
+			m[k] = json.RawMessage(value)
+			return nil
+		})
+		c.raw = m
+	})
+	return c.raw
 }
 
 // Get returns the raw JSON of the claim name. ok is false when the claim is
@@ -118,7 +235,7 @@ func (c *Claims) Get(name string) (raw json.RawMessage, ok bool) {
 	if c == nil {
 		return nil, false
 	}
-	raw, ok = c.raw[name]
+	raw, ok = c.members()[name]
 	return raw, ok
 }
 
@@ -146,8 +263,9 @@ func (c *Claims) Names() []string {
 	if c == nil {
 		return nil
 	}
-	out := make([]string, 0, len(c.raw))
-	for k := range c.raw {
+	m := c.members()
+	out := make([]string, 0, len(m))
+	for k := range m {
 		out = append(out, k)
 	}
 	return out
@@ -158,8 +276,9 @@ func (c *Claims) Map() map[string]any {
 	if c == nil {
 		return map[string]any{}
 	}
-	out := make(map[string]any, len(c.raw))
-	for k, raw := range c.raw {
+	m := c.members()
+	out := make(map[string]any, len(m))
+	for k, raw := range m {
 		var v any
 		if json.Unmarshal(raw, &v) == nil {
 			out[k] = v

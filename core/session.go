@@ -66,7 +66,7 @@ type sessionState struct {
 func (c *Client) sessionState(ctx context.Context, t Tokens) (sessionState, error) {
 	st := sessionState{tokens: t}
 	if c.cfg.SkipAccessTokenVerification {
-		st.access = &Claims{raw: map[string]json.RawMessage{}}
+		st.access = &Claims{payload: []byte("{}")}
 	} else {
 		access, err := c.VerifyAccessToken(ctx, t.AccessToken)
 		if err != nil {

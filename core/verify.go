@@ -43,8 +43,8 @@ func SkipAudienceCheck() VerifyOption {
 // and audience checks run on every call.
 func (c *Client) VerifyAccessToken(ctx context.Context, raw string, opts ...VerifyOption) (*Claims, error) {
 	p := verifyParams{audiences: c.cfg.Audience}
-	for _, o := range opts {
-		o(&p)
+	if len(opts) > 0 {
+		p = applyVerifyOptions(p, opts)
 	}
 	claims, err := c.verifyToken(ctx, raw)
 	if err != nil {
@@ -66,6 +66,17 @@ func (c *Client) VerifyAccessToken(ctx context.Context, raw string, opts ...Veri
 		}
 	}
 	return claims, nil
+}
+
+// applyVerifyOptions is separate so that the options' pointer does not make
+// the parameters escape on the common path without options.
+func applyVerifyOptions(p verifyParams, opts []VerifyOption) verifyParams {
+	for _, o := range opts {
+		if o != nil {
+			o(&p)
+		}
+	}
+	return p
 }
 
 // VerifyIDToken verifies a Kinde ID token: signature, issuer, times, aud
@@ -132,9 +143,42 @@ func fail(sentinel error, format string, args ...any) error {
 }
 
 type jwsHeader struct {
-	Alg  string          `json:"alg"`
-	Kid  string          `json:"kid"`
-	Crit json.RawMessage `json:"crit"`
+	Alg string
+	Kid string
+}
+
+// parseHeader reads alg and kid from a JOSE header. Repeated members, escaped
+// spellings of them and "crit" (extensions this verifier does not
+// understand) are rejected.
+func parseHeader(b []byte) (jwsHeader, error) {
+	var h jwsHeader
+	var seenAlg, seenKid bool
+	err := scanObject(b, func(key, value []byte, escaped bool) error {
+		if escaped {
+			return errors.New("header member names must not be escaped")
+		}
+		switch string(key) {
+		case "alg":
+			v, ok := jsonString(value)
+			if !ok || seenAlg {
+				return errors.New("header alg is repeated or not a string")
+			}
+			h.Alg, seenAlg = v, true
+		case "kid":
+			v, ok := jsonString(value)
+			if !ok || seenKid {
+				return errors.New("header kid is repeated or not a string")
+			}
+			h.Kid, seenKid = v, true
+		case "crit":
+			return errors.New("critical header extensions are not supported")
+		}
+		return nil
+	})
+	if errors.Is(err, errJSON) {
+		return h, errors.New("header is not a JSON object")
+	}
+	return h, err
 }
 
 // verifyToken checks structure, algorithm, signature and issuer, using and
@@ -167,15 +211,12 @@ func (c *Client) verifyToken(ctx context.Context, raw string) (*Claims, error) {
 	if err != nil {
 		return nil, fail(ErrTokenMalformed, "header is not base64url")
 	}
-	var h jwsHeader
-	if err := json.Unmarshal(hdrJSON, &h); err != nil {
-		return nil, fail(ErrTokenMalformed, "header is not JSON")
+	h, err := parseHeader(hdrJSON)
+	if err != nil {
+		return nil, fail(ErrTokenMalformed, "%v", err)
 	}
 	if h.Alg != "RS256" {
 		return nil, fail(ErrTokenAlgorithm, "alg is %q", truncate(h.Alg, 16))
-	}
-	if len(h.Crit) > 0 && !isNull(h.Crit) {
-		return nil, fail(ErrTokenMalformed, "critical header extensions are not supported")
 	}
 	key, err := c.keys.key(ctx, h.Kid)
 	if err != nil {
