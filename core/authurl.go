@@ -26,10 +26,10 @@ type AuthRequest struct {
 type AuthOption func(*authParams) error
 
 type authParams struct {
-	q           url.Values
-	redirect    string
-	scopes      []string
-	audiences   []string
+	q         url.Values
+	redirect  string
+	scopes    []string
+	audiences []string
 }
 
 // reservedParams cannot be set through WithParam: the SDK owns them.
