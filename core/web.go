@@ -1,0 +1,667 @@
+package kinde
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Default routes mounted by every adapter.
+const (
+	DefaultLoginPath     = "/api/auth/login"
+	DefaultRegisterPath  = "/api/auth/register"
+	DefaultCreateOrgPath = "/api/auth/create_org"
+	DefaultCallbackPath  = "/api/auth/kinde_callback"
+	DefaultSignOutPath   = "/api/auth/logout"
+	DefaultSwitchOrgPath = "/api/auth/switch_org"
+
+	// DefaultSessionCookie is the name of the session cookie.
+	DefaultSessionCookie = "kinde_session"
+	// DefaultSessionLifetime is how long a session lasts without activity
+	// (Kinde's default refresh token lifetime).
+	DefaultSessionLifetime = 15 * 24 * time.Hour
+	// DefaultRefreshBefore is how long before expiry an access token is refreshed.
+	DefaultRefreshBefore = time.Minute
+	// DefaultFlowLifetime is how long a started sign-in may take.
+	DefaultFlowLifetime = 15 * time.Minute
+
+	flowCookiePrefix = "kinde_flow_"
+)
+
+// Paths are the routes of the web layer.
+type Paths struct {
+	Login, Register, CreateOrg, Callback, Logout, SwitchOrg string
+}
+
+// WebOption configures a Web.
+type WebOption func(*webOptions) error
+
+type webOptions struct {
+	client         *Client
+	store          Store
+	cookieName     string
+	paths          Paths
+	callbackSet    bool
+	afterLogin     string
+	lifetime       time.Duration
+	refreshBefore  time.Duration
+	flowLifetime   time.Duration
+	trustedProxies []netip.Prefix
+	render         func(x Exchange, p ErrorPage)
+}
+
+// WithClient uses c. Without it, NewWeb builds a client from ConfigFromEnv.
+func WithClient(c *Client) WebOption {
+	return func(o *webOptions) error { o.client = c; return nil }
+}
+
+// WithConfig builds the client from cfg instead of the environment.
+func WithConfig(cfg Config) WebOption {
+	return func(o *webOptions) error {
+		c, err := New(cfg)
+		if err != nil {
+			return err
+		}
+		o.client = c
+		return nil
+	}
+}
+
+// WithStore keeps sessions server-side in s (kinde.NewMemoryStore,
+// redisstore.New, …); the cookie then holds only a random session id.
+// Without it the whole session lives in encrypted cookies.
+func WithStore(s Store) WebOption {
+	return func(o *webOptions) error { o.store = s; return nil }
+}
+
+// WithPaths changes the routes. Empty fields keep their defaults; the
+// callback path defaults to the path of Config.RedirectURL.
+func WithPaths(p Paths) WebOption {
+	return func(o *webOptions) error {
+		for _, v := range []string{p.Login, p.Register, p.CreateOrg, p.Callback, p.Logout, p.SwitchOrg} {
+			if v != "" && !strings.HasPrefix(v, "/") {
+				return fmt.Errorf("kinde: route %q must start with /", v)
+			}
+		}
+		o.paths = mergePaths(o.paths, p)
+		o.callbackSet = o.callbackSet || p.Callback != ""
+		return nil
+	}
+}
+
+// WithAfterLoginPath sets where users land after signing in when the
+// sign-in did not say where to return (default "/").
+func WithAfterLoginPath(p string) WebOption {
+	return func(o *webOptions) error {
+		if _, ok := SafeRedirectPath(p, ""); !ok {
+			return fmt.Errorf("kinde: after-login path %q must be a path on this site such as /dashboard", p)
+		}
+		o.afterLogin = p
+		return nil
+	}
+}
+
+// WithSessionLifetime sets how long an idle session lasts (default 15 days).
+func WithSessionLifetime(d time.Duration) WebOption {
+	return func(o *webOptions) error {
+		if d <= 0 {
+			return errors.New("kinde: session lifetime must be positive")
+		}
+		o.lifetime = d
+		return nil
+	}
+}
+
+// WithRefreshBefore sets how long before expiry the access token is
+// refreshed (default one minute). Auto-refresh is switched off with
+// Config.DisableAutoRefresh.
+func WithRefreshBefore(d time.Duration) WebOption {
+	return func(o *webOptions) error {
+		if d < 0 {
+			return errors.New("kinde: refresh-before must not be negative")
+		}
+		o.refreshBefore = d
+		return nil
+	}
+}
+
+// WithTrustedProxies lists the proxies (IPs or CIDR prefixes) whose
+// X-Forwarded-Proto and X-Forwarded-Host headers are believed. Headers from
+// anybody else are ignored.
+func WithTrustedProxies(proxies ...string) WebOption {
+	return func(o *webOptions) error {
+		for _, p := range proxies {
+			if !strings.Contains(p, "/") {
+				a, err := netip.ParseAddr(p)
+				if err != nil {
+					return fmt.Errorf("kinde: trusted proxy %q is not an IP address or CIDR prefix", p)
+				}
+				o.trustedProxies = append(o.trustedProxies, netip.PrefixFrom(a, a.BitLen()))
+				continue
+			}
+			pr, err := netip.ParsePrefix(p)
+			if err != nil {
+				return fmt.Errorf("kinde: trusted proxy %q is not an IP address or CIDR prefix", p)
+			}
+			o.trustedProxies = append(o.trustedProxies, pr.Masked())
+		}
+		return nil
+	}
+}
+
+// WithErrorPage replaces the built-in HTML page shown when a sign-in step
+// fails in the browser.
+func WithErrorPage(render func(x Exchange, p ErrorPage)) WebOption {
+	return func(o *webOptions) error { o.render = render; return nil }
+}
+
+func mergePaths(base, p Paths) Paths {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&base.Login, p.Login)
+	set(&base.Register, p.Register)
+	set(&base.CreateOrg, p.CreateOrg)
+	set(&base.Callback, p.Callback)
+	set(&base.Logout, p.Logout)
+	set(&base.SwitchOrg, p.SwitchOrg)
+	return base
+}
+
+// Web is everything a web application needs for sign-in, written once and
+// used by every adapter: the sign-in, sign-up, create-organization, callback
+// and sign-out handlers, the session loader (with refresh) and the guards.
+type Web struct {
+	c         *Client
+	codec     *CookieCodec
+	o         webOptions
+	log       *slog.Logger
+	origin    string
+	refreshes *refreshGroup
+}
+
+// NewWeb returns the web layer. Without WithClient or WithConfig it reads the
+// KINDE_* environment variables. Config.RedirectURL is required; without a
+// session secret a random one is used and sessions end when the process
+// restarts (a warning is logged).
+func NewWeb(opts ...WebOption) (*Web, error) {
+	o := webOptions{
+		cookieName:    DefaultSessionCookie,
+		afterLogin:    "/",
+		lifetime:      DefaultSessionLifetime,
+		refreshBefore: DefaultRefreshBefore,
+		flowLifetime:  DefaultFlowLifetime,
+		paths: Paths{Login: DefaultLoginPath, Register: DefaultRegisterPath, CreateOrg: DefaultCreateOrgPath,
+			Callback: DefaultCallbackPath, Logout: DefaultSignOutPath, SwitchOrg: DefaultSwitchOrgPath},
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if o.client == nil {
+		c, err := New(ConfigFromEnv())
+		if err != nil {
+			return nil, err
+		}
+		o.client = c
+	}
+	cfg := o.client.cfg
+	if cfg.RedirectURL == "" {
+		return nil, &ConfigError{Field: "RedirectURL", Env: EnvRedirectURL, Reason: "is required for web sign-in: set it to this app's callback URL, e.g. http://localhost:8080" + DefaultCallbackPath + ", and add it to Allowed callback URLs in Kinde"}
+	}
+	if !o.callbackSet {
+		if u, err := url.Parse(cfg.RedirectURL); err == nil && u.Path != "" && u.Path != "/" {
+			o.paths.Callback = u.Path
+		}
+	}
+	secrets := append([]string{cfg.SessionSecret}, cfg.PreviousSessionSecrets...)
+	if cfg.SessionSecret == "" {
+		s, err := GenerateSecret()
+		if err != nil {
+			return nil, err
+		}
+		secrets = []string{s}
+		cfg.Logger.Warn("kinde: no session secret configured: using a random one, so every session ends when this process restarts and instances cannot share sessions; set KINDE_SESSION_SECRET (at least 32 characters, e.g. from `openssl rand -base64 48`)")
+	}
+	codec, err := NewCookieCodec(secrets...)
+	if err != nil {
+		return nil, &ConfigError{Field: "SessionSecret", Env: EnvSessionSecret, Reason: err.Error()}
+	}
+	return &Web{c: o.client, codec: codec, o: o, log: cfg.Logger, origin: originOf(cfg.RedirectURL), refreshes: newRefreshGroup()}, nil
+}
+
+// MustNewWeb is NewWeb that panics on error, for main functions.
+func MustNewWeb(opts ...WebOption) *Web {
+	w, err := NewWeb(opts...)
+	if err != nil {
+		panic(err)
+	}
+	return w
+}
+
+// Client returns the client the web layer uses.
+func (w *Web) Client() *Client { return w.c }
+
+// Paths returns the routes in use.
+func (w *Web) Paths() Paths { return w.o.paths }
+
+// Route returns the handler for path and true when path is one of the
+// web layer's routes. Adapters use it to mount the routes.
+func (w *Web) Route(path string) (func(Exchange), bool) {
+	switch path {
+	case w.o.paths.Login:
+		return w.Login, true
+	case w.o.paths.Register:
+		return w.Register, true
+	case w.o.paths.CreateOrg:
+		return w.CreateOrg, true
+	case w.o.paths.Callback:
+		return w.Callback, true
+	case w.o.paths.Logout:
+		return w.Logout, true
+	case w.o.paths.SwitchOrg:
+		return w.SwitchOrg, true
+	}
+	return nil, false
+}
+
+// Routes lists the web layer's routes (all GET).
+func (w *Web) Routes() []string {
+	p := w.o.paths
+	return []string{p.Login, p.Register, p.CreateOrg, p.Callback, p.Logout, p.SwitchOrg}
+}
+
+// flowState is what a started sign-in needs at the callback. It travels in a
+// short-lived encrypted cookie named after the state, so that several tabs
+// can sign in at once.
+type flowState struct {
+	State    string `json:"s"`
+	Verifier string `json:"v,omitempty"`
+	Nonce    string `json:"n"`
+	ReturnTo string `json:"r,omitempty"`
+	OrgCode  string `json:"o,omitempty"`
+	Redirect string `json:"u"`
+	Silent   bool   `json:"q,omitempty"`
+}
+
+func flowCookieName(state string) string {
+	if len(state) > 24 {
+		state = state[:24]
+	}
+	return flowCookiePrefix + state
+}
+
+var (
+	codeParamRE  = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+	langParamRE  = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
+	stateParamRE = regexp.MustCompile(`^[A-Za-z0-9_-]{16,128}$`)
+)
+
+type loginKind int
+
+const (
+	kindLogin loginKind = iota
+	kindRegister
+	kindCreateOrg
+)
+
+// Login starts a sign-in. Query parameters it honours: post_login_redirect_url
+// (a path on this site), org_code, lang, login_hint, connection_id,
+// invitation_code and marketing parameters (utm_*, gclid, …).
+func (w *Web) Login(x Exchange) { w.start(x, kindLogin) }
+
+// Register starts a sign-up (Kinde's registration screen).
+func (w *Web) Register(x Exchange) { w.start(x, kindRegister) }
+
+// CreateOrg starts a sign-up that creates an organization named by the
+// org_name query parameter.
+func (w *Web) CreateOrg(x Exchange) { w.start(x, kindCreateOrg) }
+
+func (w *Web) start(x Exchange, kind loginKind) {
+	q, err := url.ParseQuery(x.RawQuery())
+	if err != nil {
+		w.fail(x, http.StatusBadRequest, "Invalid sign-in link", "The sign-in link has a malformed query string.")
+		return
+	}
+	opts := []AuthOption{WithSupportsReauth()}
+	switch kind {
+	case kindRegister:
+		opts = append(opts, WithRegistration())
+	case kindCreateOrg:
+		name := strings.TrimSpace(q.Get("org_name"))
+		if len(name) > 200 || strings.ContainsFunc(name, isControl) {
+			w.fail(x, http.StatusBadRequest, "Invalid organization name", "The organization name is too long or contains control characters.")
+			return
+		}
+		opts = append(opts, WithCreateOrg(name))
+	}
+	orgCode := q.Get("org_code")
+	for _, p := range []struct {
+		name string
+		re   *regexp.Regexp
+		opt  func(string) AuthOption
+	}{
+		{"org_code", codeParamRE, WithOrgCode},
+		{"connection_id", codeParamRE, WithConnectionID},
+		{"lang", langParamRE, WithLang},
+		{"invitation_code", codeParamRE, WithInvitationCode},
+	} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		if !p.re.MatchString(v) {
+			w.fail(x, http.StatusBadRequest, "Invalid sign-in link", fmt.Sprintf("The %s parameter is not valid.", p.name))
+			return
+		}
+		opts = append(opts, p.opt(v))
+	}
+	if hint := q.Get("login_hint"); hint != "" {
+		if len(hint) > 320 || strings.ContainsFunc(hint, isControl) {
+			w.fail(x, http.StatusBadRequest, "Invalid sign-in link", "The login_hint parameter is not valid.")
+			return
+		}
+		opts = append(opts, WithLoginHint(hint))
+	}
+	marketing := map[string]string{}
+	for k := range q {
+		if IsMarketingParam(k) {
+			if v := q.Get(k); len(v) <= 256 && !strings.ContainsFunc(v, isControl) {
+				marketing[k] = v
+			}
+		}
+	}
+	if len(marketing) > 0 {
+		opts = append(opts, WithMarketing(marketing))
+	}
+	returnTo := w.returnTo(x, q.Get("post_login_redirect_url"))
+	w.redirectToKinde(x, flowState{ReturnTo: returnTo, OrgCode: orgCode}, opts...)
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// returnTo validates a requested post-login destination; anything that is
+// not a path on this site is replaced by the after-login path.
+func (w *Web) returnTo(x Exchange, target string) string {
+	if target == "" {
+		return w.o.afterLogin
+	}
+	if p, ok := SafeRedirectPath(target, w.origin); ok {
+		return p
+	}
+	if o := w.requestOrigin(x); o != "" && o != w.origin {
+		if p, ok := SafeRedirectPath(target, o); ok {
+			return p
+		}
+	}
+	w.log.InfoContext(x.Context(), "kinde: ignored a post-login redirect that is not a path on this site", "target", truncate(target, 80))
+	return w.o.afterLogin
+}
+
+// redirectToKinde creates a sign-in request, stores its flow cookie and
+// sends the browser to Kinde.
+func (w *Web) redirectToKinde(x Exchange, flow flowState, opts ...AuthOption) {
+	req, err := w.c.AuthURL(opts...)
+	if err != nil {
+		w.log.ErrorContext(x.Context(), "kinde: cannot build the sign-in URL", "error", err)
+		w.fail(x, http.StatusBadRequest, "Cannot start sign-in", "The sign-in request is not valid.")
+		return
+	}
+	flow.State, flow.Verifier, flow.Nonce, flow.Redirect = req.State, req.CodeVerifier, req.Nonce, req.RedirectURL
+	b, _ := json.Marshal(flow)
+	sealed, err := w.codec.Seal(flowCookieName(req.State), b, w.c.cfg.Now().Add(w.o.flowLifetime))
+	if err != nil {
+		w.fail(x, http.StatusInternalServerError, "Cannot start sign-in", "The sign-in state could not be stored.")
+		return
+	}
+	x.SetCookie(&http.Cookie{Name: flowCookieName(req.State), Value: sealed, Path: w.o.paths.Callback,
+		MaxAge: int(w.o.flowLifetime / time.Second), HttpOnly: true, Secure: w.secure(x), SameSite: http.SameSiteLaxMode})
+	x.Redirect(http.StatusFound, req.URL)
+}
+
+// readFlow returns the flow cookie of state, or nil.
+func (w *Web) readFlow(x Exchange, state string) *flowState {
+	if !stateParamRE.MatchString(state) {
+		return nil
+	}
+	v, ok := x.Cookie(flowCookieName(state))
+	if !ok {
+		return nil
+	}
+	b, err := w.codec.Open(flowCookieName(state), v, w.c.cfg.Now())
+	if err != nil {
+		return nil
+	}
+	var f flowState
+	if json.Unmarshal(b, &f) != nil || f.State != state {
+		return nil
+	}
+	return &f
+}
+
+func (w *Web) clearFlow(x Exchange, state string) {
+	if !stateParamRE.MatchString(state) {
+		return
+	}
+	if _, ok := x.Cookie(flowCookieName(state)); !ok {
+		return
+	}
+	x.SetCookie(&http.Cookie{Name: flowCookieName(state), Value: "", Path: w.o.paths.Callback, MaxAge: -1,
+		Expires: time.Unix(0, 0), HttpOnly: true, Secure: w.secure(x), SameSite: http.SameSiteLaxMode})
+}
+
+// Callback finishes a sign-in: it checks the state against its flow cookie,
+// exchanges the code (PKCE), verifies the tokens, starts a new session (a new
+// session id) and sends the browser back to where the sign-in started.
+func (w *Web) Callback(x Exchange) {
+	ctx := x.Context()
+	q, err := url.ParseQuery(x.RawQuery())
+	if err != nil || len(q["state"]) > 1 || len(q["code"]) > 1 || len(q["iss"]) > 1 {
+		w.fail(x, http.StatusBadRequest, "Invalid sign-in response", "The callback URL is malformed.")
+		return
+	}
+	state := q.Get("state")
+	if code := q.Get("error"); code != "" {
+		w.callbackError(x, q, state)
+		return
+	}
+	flow := w.readFlow(x, state)
+	w.clearFlow(x, state)
+	if flow == nil {
+		w.fail(x, http.StatusBadRequest, "Sign-in expired", "This sign-in was not started in this browser, has expired, or was already completed. Please sign in again.")
+		return
+	}
+	if iss := q.Get("iss"); iss != "" && iss != w.c.Issuer() {
+		w.log.WarnContext(ctx, "kinde: callback iss does not match the configured domain", "iss", truncate(iss, 100))
+		w.fail(x, http.StatusBadRequest, "Invalid sign-in response", "The response came from an unexpected issuer.")
+		return
+	}
+	code := q.Get("code")
+	if code == "" || len(code) > 2048 {
+		w.fail(x, http.StatusBadRequest, "Invalid sign-in response", "The callback has no authorization code.")
+		return
+	}
+	tokens, err := w.c.ExchangeCode(ctx, code, WithCodeVerifier(flow.Verifier), WithNonce(flow.Nonce), WithExchangeRedirectURL(flow.Redirect))
+	if err != nil {
+		w.exchangeFailed(x, err)
+		return
+	}
+	// A new session (and session id) for every sign-in: never reuse one
+	// that existed before authentication (session fixation).
+	w.destroy(x)
+	if err := w.save(x, tokens, ""); err != nil {
+		w.log.ErrorContext(ctx, "kinde: cannot store the session", "error", err)
+		w.fail(x, http.StatusInternalServerError, "Cannot store your session", sessionSaveHint(err))
+		return
+	}
+	dest := flow.ReturnTo
+	if dest == "" {
+		dest = w.o.afterLogin
+	}
+	x.Redirect(http.StatusFound, dest)
+}
+
+func sessionSaveHint(err error) string {
+	if errors.Is(err, ErrSessionTooLarge) {
+		return "The session is too large for cookies. The site owner should use a server-side session store."
+	}
+	return "Please try again."
+}
+
+func (w *Web) callbackError(x Exchange, q url.Values, state string) {
+	flow := w.readFlow(x, state)
+	w.clearFlow(x, state)
+	code := q.Get("error")
+	returnTo := w.o.afterLogin
+	orgCode := ""
+	if flow != nil {
+		returnTo, orgCode = flow.ReturnTo, flow.OrgCode
+	}
+	switch code {
+	case "login_link_expired":
+		if rs := q.Get("reauth_state"); rs != "" {
+			if _, err := DecodeReauthState(rs); err == nil {
+				w.redirectToKinde(x, flowState{ReturnTo: returnTo}, WithSupportsReauth(), WithReauthState(rs))
+				return
+			}
+		}
+	case "login_required":
+		// A silent sign-in (organization switch) needs the login screen.
+		if flow != nil && flow.Silent {
+			opts := []AuthOption{WithSupportsReauth()}
+			if orgCode != "" {
+				opts = append(opts, WithOrgCode(orgCode))
+			}
+			w.redirectToKinde(x, flowState{ReturnTo: returnTo, OrgCode: orgCode}, opts...)
+			return
+		}
+	}
+	msg := "Kinde did not complete the sign-in."
+	switch code {
+	case "access_denied":
+		msg = "The sign-in was cancelled or access was denied."
+	case "login_link_expired":
+		msg = "The sign-in link has expired."
+	}
+	if d := q.Get("error_description"); d != "" {
+		msg += " (" + truncate(d, 200) + ")"
+	}
+	w.log.InfoContext(x.Context(), "kinde: sign-in ended with an error", "error", truncate(code, 64))
+	w.fail(x, http.StatusBadRequest, "Sign-in not completed", msg)
+}
+
+func (w *Web) exchangeFailed(x Exchange, err error) {
+	w.log.WarnContext(x.Context(), "kinde: code exchange failed", "error", err)
+	var te *TokenError
+	var ve *VerifyError
+	switch {
+	case errors.As(err, &te) && (te.StatusCode == 0 || te.StatusCode >= 500 || te.StatusCode == 429 || te.Code == "invalid_response"):
+		w.fail(x, http.StatusBadGateway, "Kinde is not answering", "Signing in could not be completed because Kinde did not answer correctly. Please try again in a moment.")
+	case errors.As(err, &te):
+		w.fail(x, http.StatusBadRequest, "Sign-in failed", "This sign-in response was already used, has expired or does not belong to this application. Please sign in again.")
+	case errors.As(err, &ve):
+		w.fail(x, http.StatusBadRequest, "Sign-in failed", "The tokens from Kinde could not be verified. Please sign in again.")
+	case errors.Is(err, context.DeadlineExceeded) || isNetError(err):
+		w.fail(x, http.StatusBadGateway, "Kinde is not answering", "Signing in could not be completed because Kinde could not be reached. Please try again in a moment.")
+	default:
+		w.fail(x, http.StatusBadRequest, "Sign-in failed", "Please sign in again.")
+	}
+}
+
+func isNetError(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne)
+}
+
+// SwitchOrg signs the current user into another of their organizations
+// (org_code query parameter) without showing a login screen (prompt=none);
+// when Kinde needs the user to sign in, the normal login screen follows.
+func (w *Web) SwitchOrg(x Exchange) {
+	q, err := url.ParseQuery(x.RawQuery())
+	org := q.Get("org_code")
+	if err != nil || !codeParamRE.MatchString(org) {
+		w.fail(x, http.StatusBadRequest, "Invalid organization", "The org_code parameter is missing or not valid.")
+		return
+	}
+	returnTo := w.returnTo(x, q.Get("post_login_redirect_url"))
+	w.redirectToKinde(x, flowState{ReturnTo: returnTo, OrgCode: org, Silent: true}, WithOrgCode(org), WithPrompt("none"))
+}
+
+// Logout ends the session: it revokes the refresh token (best effort),
+// deletes the session and every session cookie, and sends the browser to
+// Kinde's sign-out, which returns it to Config.PostLogoutRedirectURL.
+func (w *Web) Logout(x Exchange) {
+	ctx := x.Context()
+	if tokens, _, err := w.read(x); err == nil && tokens.RefreshToken != "" {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+		if err := w.c.RevokeToken(rctx, tokens.RefreshToken, "refresh_token"); err != nil {
+			w.log.InfoContext(ctx, "kinde: revoking the refresh token at sign-out failed", "error", err)
+		}
+		cancel()
+	}
+	w.destroy(x)
+	x.Redirect(http.StatusFound, w.c.LogoutURL())
+}
+
+// requestOrigin returns the origin the browser used, from the Host header or,
+// behind a trusted proxy, from X-Forwarded-Proto and X-Forwarded-Host.
+func (w *Web) requestOrigin(x Exchange) string {
+	host := x.Header("Host")
+	scheme := "http"
+	if x.IsTLS() {
+		scheme = "https"
+	}
+	if w.fromTrustedProxy(x) {
+		if p := strings.TrimSpace(strings.Split(x.Header("X-Forwarded-Proto"), ",")[0]); p == "https" || p == "http" {
+			scheme = p
+		}
+		if h := strings.TrimSpace(strings.Split(x.Header("X-Forwarded-Host"), ",")[0]); h != "" {
+			host = h
+		}
+	}
+	if host == "" || strings.ContainsAny(host, "/\\@ ") {
+		return ""
+	}
+	return scheme + "://" + host
+}
+
+func (w *Web) fromTrustedProxy(x Exchange) bool {
+	if len(w.o.trustedProxies) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(x.RemoteAddr())
+	if err != nil {
+		return false
+	}
+	addr := ap.Addr().Unmap()
+	for _, p := range w.o.trustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// secure decides the Secure attribute of cookies: on when the app's callback
+// URL is https, or when this request arrived over https.
+func (w *Web) secure(x Exchange) bool {
+	if strings.HasPrefix(w.origin, "https://") || x.IsTLS() {
+		return true
+	}
+	return w.fromTrustedProxy(x) && strings.HasPrefix(x.Header("X-Forwarded-Proto"), "https")
+}

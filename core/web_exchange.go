@@ -1,0 +1,167 @@
+package kinde
+
+import (
+	"context"
+	"net/http"
+)
+
+// Exchange is one HTTP request and its response, as the web layer sees them.
+// Each framework adapter implements it once; everything else about sign-in
+// is written once in core against it. Values returned must not be retained
+// by the web layer beyond the call that received them unless copied (Fiber
+// reuses its buffers).
+type Exchange interface {
+	// Context is the request's context.
+	Context() context.Context
+	// Method is the HTTP method.
+	Method() string
+	// Path is the URL path, unescaped.
+	Path() string
+	// RawQuery is the URL query, without the leading "?".
+	RawQuery() string
+	// Query returns the first value of a query parameter.
+	Query(name string) string
+	// Header returns the first value of a request header.
+	Header(name string) string
+	// Cookie returns the value of a request cookie.
+	Cookie(name string) (string, bool)
+	// RemoteAddr is the peer address ("ip:port").
+	RemoteAddr() string
+	// IsTLS reports whether the request arrived over TLS.
+	IsTLS() bool
+
+	// SetCookie adds a Set-Cookie header to the response.
+	SetCookie(c *http.Cookie)
+	// SetHeader sets a response header.
+	SetHeader(name, value string)
+	// Redirect answers with a redirect.
+	Redirect(status int, location string)
+	// Write answers with a status, a content type and a body.
+	Write(status int, contentType string, body []byte)
+}
+
+// HTTPExchange adapts net/http to Exchange. Gin and Echo use it too, as both
+// sit on net/http.
+type HTTPExchange struct {
+	W http.ResponseWriter
+	R *http.Request
+
+	cookies []*http.Cookie // parsed once, on first use
+	parsed  bool
+}
+
+// NewHTTPExchange returns an Exchange for w and r.
+func NewHTTPExchange(w http.ResponseWriter, r *http.Request) *HTTPExchange {
+	return &HTTPExchange{W: w, R: r}
+}
+
+// Context implements Exchange.
+func (x *HTTPExchange) Context() context.Context { return x.R.Context() }
+
+// Method implements Exchange.
+func (x *HTTPExchange) Method() string { return x.R.Method }
+
+// Path implements Exchange.
+func (x *HTTPExchange) Path() string { return x.R.URL.Path }
+
+// RawQuery implements Exchange.
+func (x *HTTPExchange) RawQuery() string { return x.R.URL.RawQuery }
+
+// Query implements Exchange.
+func (x *HTTPExchange) Query(name string) string { return x.R.URL.Query().Get(name) }
+
+// Header implements Exchange.
+func (x *HTTPExchange) Header(name string) string { return x.R.Header.Get(name) }
+
+// Cookie implements Exchange.
+func (x *HTTPExchange) Cookie(name string) (string, bool) {
+	if !x.parsed {
+		x.cookies, x.parsed = x.R.Cookies(), true
+	}
+	for _, c := range x.cookies {
+		if c.Name == name {
+			return c.Value, true
+		}
+	}
+	return "", false
+}
+
+// RemoteAddr implements Exchange.
+func (x *HTTPExchange) RemoteAddr() string { return x.R.RemoteAddr }
+
+// IsTLS implements Exchange.
+func (x *HTTPExchange) IsTLS() bool { return x.R.TLS != nil }
+
+// SetCookie implements Exchange.
+func (x *HTTPExchange) SetCookie(c *http.Cookie) { http.SetCookie(x.W, c) }
+
+// SetHeader implements Exchange.
+func (x *HTTPExchange) SetHeader(name, value string) { x.W.Header().Set(name, value) }
+
+// Redirect implements Exchange.
+func (x *HTTPExchange) Redirect(status int, location string) {
+	x.W.Header().Set("Location", location)
+	x.W.Header().Set("Cache-Control", "no-store")
+	x.W.WriteHeader(status)
+}
+
+// Write implements Exchange.
+func (x *HTTPExchange) Write(status int, contentType string, body []byte) {
+	x.W.Header().Set("Content-Type", contentType)
+	x.W.Header().Set("Cache-Control", "no-store")
+	x.W.Header().Set("X-Content-Type-Options", "nosniff")
+	x.W.WriteHeader(status)
+	_, _ = x.W.Write(body)
+}
+
+type ctxKey struct{}
+
+// requestState is what the web layer attaches to a request: one context
+// value, allocated once per request, carrying the *Web and the session.
+type requestState struct {
+	web     *Web
+	session *Session
+	own     Session // storage for a session built for this request (bearer tokens)
+}
+
+func stateFrom(ctx context.Context) *requestState {
+	st, _ := ctx.Value(ctxKey{}).(*requestState)
+	return st
+}
+
+// ContextWithSession returns a context that carries s. The middleware of
+// every adapter does this; handlers read the session with SessionFrom.
+func ContextWithSession(ctx context.Context, s *Session) context.Context {
+	st := &requestState{session: s}
+	if prev := stateFrom(ctx); prev != nil {
+		st.web = prev.web
+	}
+	return context.WithValue(ctx, ctxKey{}, st)
+}
+
+// SessionFrom returns the signed-in user's session carried by ctx, or nil for
+// an anonymous request (or when the middleware did not run).
+func SessionFrom(ctx context.Context) *Session {
+	if st := stateFrom(ctx); st != nil {
+		return st.session
+	}
+	return nil
+}
+
+// ContextWithWeb returns a context that carries w, so guards that were
+// created without a *Web can find it.
+func ContextWithWeb(ctx context.Context, w *Web) context.Context {
+	st := &requestState{web: w}
+	if prev := stateFrom(ctx); prev != nil {
+		st.session = prev.session
+	}
+	return context.WithValue(ctx, ctxKey{}, st)
+}
+
+// WebFrom returns the *Web carried by ctx, or nil.
+func WebFrom(ctx context.Context) *Web {
+	if st := stateFrom(ctx); st != nil {
+		return st.web
+	}
+	return nil
+}

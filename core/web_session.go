@@ -1,0 +1,216 @@
+package kinde
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// errNoSession means the request carries no session.
+var errNoSession = errors.New("kinde: no session")
+
+// errStoreFailed means the session store could not be read; the session may
+// well be fine.
+var errStoreFailed = errors.New("kinde: session store failed")
+
+func (w *Web) cookieOptions(x Exchange) CookieOptions {
+	return CookieOptions{Path: "/", MaxAge: w.o.lifetime, Secure: w.secure(x), SameSite: http.SameSiteLaxMode}
+}
+
+// read returns the tokens of the request's session and, for server-side
+// stores, the session id.
+func (w *Web) read(x Exchange) (*Tokens, string, error) {
+	now := w.c.cfg.Now()
+	raw, err := w.codec.Decode(w.o.cookieName, x.Cookie, now)
+	if err != nil {
+		if IsSessionNotFound(err) {
+			return nil, "", errNoSession
+		}
+		return nil, "", err
+	}
+	id := ""
+	if w.o.store != nil {
+		id = string(raw)
+		if raw, err = w.o.store.Get(x.Context(), id); err != nil {
+			if IsSessionNotFound(err) {
+				return nil, id, fmt.Errorf("%w: %w", errNoSession, err)
+			}
+			return nil, id, fmt.Errorf("%w: %w", errStoreFailed, err)
+		}
+	}
+	t, err := decodeSession(raw)
+	if err != nil {
+		return nil, id, fmt.Errorf("%w: %w", err, ErrCookieInvalid)
+	}
+	t.leeway, t.now = w.c.cfg.Leeway, w.c.cfg.Now
+	return t, id, nil
+}
+
+// save writes the session: into the session cookies, or into the store
+// under id (a new random id when id is empty) with the id in the cookie.
+func (w *Web) save(x Exchange, t *Tokens, id string) error {
+	b := encodeSession(t)
+	now := w.c.cfg.Now()
+	opts := w.cookieOptions(x)
+	if w.o.store != nil {
+		if id == "" {
+			id = randomString(32)
+		}
+		if err := w.o.store.Set(x.Context(), id, b, w.o.lifetime); err != nil {
+			return fmt.Errorf("kinde: store session: %w", err)
+		}
+		b = []byte(id)
+	}
+	cookies, err := w.codec.Replace(w.o.cookieName, b, x.Cookie, opts, now)
+	if err != nil {
+		return err
+	}
+	for _, c := range cookies {
+		x.SetCookie(c)
+	}
+	return nil
+}
+
+// destroy deletes the request's session (server-side record and cookies).
+func (w *Web) destroy(x Exchange) {
+	if w.o.store != nil {
+		if raw, err := w.codec.Decode(w.o.cookieName, x.Cookie, w.c.cfg.Now()); err == nil {
+			if err := w.o.store.Delete(x.Context(), string(raw)); err != nil && !IsSessionNotFound(err) {
+				w.log.WarnContext(x.Context(), "kinde: deleting a session from the store failed", "error", err)
+			}
+		}
+	}
+	for _, c := range w.codec.ClearCookies(w.o.cookieName, x.Cookie, w.cookieOptions(x)) {
+		x.SetCookie(c)
+	}
+}
+
+// Load returns the session of the request, or nil when the user is not
+// signed in. It refreshes the access token when it is about to expire (one
+// refresh per session however many requests arrive together) and saves the
+// rotated tokens. When the refresh token is rejected the session is ended
+// quietly and the request continues as anonymous.
+func (w *Web) Load(x Exchange) *Session {
+	ctx := x.Context()
+	t, id, err := w.read(x)
+	if err != nil {
+		switch {
+		case errors.Is(err, errStoreFailed):
+			// Keep the cookie: the session is still there once the store is back.
+			w.log.WarnContext(ctx, "kinde: reading the session store failed; treating the request as signed out", "error", err)
+		case !errors.Is(err, errNoSession):
+			w.c.debug(ctx, "session cookie rejected", "error", err)
+			w.destroy(x)
+		case id != "":
+			w.destroy(x) // the store no longer knows this id
+		}
+		return nil
+	}
+	if !w.c.cfg.DisableAutoRefresh && t.RefreshToken != "" && t.ExpiresWithin(w.o.refreshBefore) {
+		nt, err := w.refreshes.do(ctx, t.RefreshToken, func(ctx context.Context) (*Tokens, error) {
+			return w.c.Refresh(ctx, t)
+		}, w.c.cfg.Now())
+		switch {
+		case err == nil:
+			t = nt
+			if err := w.save(x, t, id); err != nil {
+				w.log.WarnContext(ctx, "kinde: saving refreshed tokens failed", "error", err)
+			}
+		case errors.Is(err, ErrInvalidGrant) || errors.Is(err, ErrInvalidClient):
+			w.log.InfoContext(ctx, "kinde: refresh token rejected; the session ends", "error", err)
+			w.destroy(x)
+			return nil
+		default:
+			w.log.WarnContext(ctx, "kinde: refreshing the session failed; will retry", "error", err)
+			if t.Expired() {
+				return nil
+			}
+		}
+	}
+	s, err := w.c.Session(ctx, t)
+	if err != nil {
+		if errors.Is(err, ErrTokenExpired) || errors.Is(err, ErrKeySetUnavailable) || errors.Is(err, context.Canceled) {
+			return nil
+		}
+		w.c.debug(ctx, "stored tokens rejected; the session ends", "error", err)
+		w.destroy(x)
+		return nil
+	}
+	return s
+}
+
+// refreshGroup makes concurrent refreshes of the same refresh token share
+// one call to Kinde, and remembers the result for a short while so that
+// requests that still carry the old cookie get the new tokens too.
+type refreshGroup struct {
+	mu     sync.Mutex
+	calls  map[string]*refreshCall
+	recent map[string]recentRefresh
+}
+
+type refreshCall struct {
+	done chan struct{}
+	t    *Tokens
+	err  error
+}
+
+type recentRefresh struct {
+	t       *Tokens
+	expires time.Time
+}
+
+// recentRefreshTTL matches Kinde's grace period for a rotated refresh token.
+const (
+	recentRefreshTTL = 30 * time.Second
+	recentRefreshMax = 10000
+)
+
+func newRefreshGroup() *refreshGroup {
+	return &refreshGroup{calls: map[string]*refreshCall{}, recent: map[string]recentRefresh{}}
+}
+
+func (g *refreshGroup) do(ctx context.Context, key string, fn func(context.Context) (*Tokens, error), now time.Time) (*Tokens, error) {
+	g.mu.Lock()
+	if r, ok := g.recent[key]; ok && now.Before(r.expires) {
+		g.mu.Unlock()
+		return r.t, nil
+	}
+	if c, ok := g.calls[key]; ok {
+		g.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.t, c.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	c := &refreshCall{done: make(chan struct{})}
+	g.calls[key] = c
+	g.mu.Unlock()
+
+	// The refresh is shared: it must not fail because the first caller left.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	c.t, c.err = fn(rctx)
+	cancel()
+
+	g.mu.Lock()
+	delete(g.calls, key)
+	if c.err == nil {
+		if len(g.recent) >= recentRefreshMax {
+			for k, r := range g.recent {
+				if !now.Before(r.expires) {
+					delete(g.recent, k)
+				}
+			}
+		}
+		if len(g.recent) < recentRefreshMax {
+			g.recent[key] = recentRefresh{t: c.t, expires: now.Add(recentRefreshTTL)}
+		}
+	}
+	g.mu.Unlock()
+	close(c.done)
+	return c.t, c.err
+}
