@@ -193,47 +193,9 @@ func (c *Client) verifyToken(ctx context.Context, raw string) (*Claims, error) {
 			c.verified.remove(raw)
 		}
 	}
-	if len(raw) > maxTokenBytes {
-		return nil, fail(ErrTokenMalformed, "token is larger than %d bytes", maxTokenBytes)
-	}
-	dot1 := strings.IndexByte(raw, '.')
-	dot2 := -1
-	if dot1 >= 0 {
-		if i := strings.IndexByte(raw[dot1+1:], '.'); i >= 0 {
-			dot2 = dot1 + 1 + i
-		}
-	}
-	if dot1 <= 0 || dot2 < 0 || strings.IndexByte(raw[dot2+1:], '.') >= 0 {
-		return nil, fail(ErrTokenMalformed, "a JWT has three dot-separated parts")
-	}
-	var hdrBuf [512]byte
-	hdrJSON, err := decodeSegment(hdrBuf[:0], raw[:dot1])
-	if err != nil {
-		return nil, fail(ErrTokenMalformed, "header is not base64url")
-	}
-	h, err := parseHeader(hdrJSON)
-	if err != nil {
-		return nil, fail(ErrTokenMalformed, "%v", err)
-	}
-	if h.Alg != "RS256" {
-		return nil, fail(ErrTokenAlgorithm, "alg is %q", truncate(h.Alg, 16))
-	}
-	key, err := c.keys.key(ctx, h.Kid)
+	payload, kid, err := c.verifyJWS(ctx, raw, maxTokenBytes)
 	if err != nil {
 		return nil, err
-	}
-	var sigBuf [512]byte
-	sig, err := decodeSegment(sigBuf[:0], raw[dot2+1:])
-	if err != nil {
-		return nil, fail(ErrTokenMalformed, "signature is not base64url")
-	}
-	digest := sha256.Sum256([]byte(raw[:dot2]))
-	if err := rsa.VerifyPKCS1v15(key, crypto.SHA256, digest[:], sig); err != nil {
-		return nil, fail(ErrTokenSignature, "key %q", truncate(h.Kid, 64))
-	}
-	payload, err := decodeSegment(nil, raw[dot1+1:dot2])
-	if err != nil {
-		return nil, fail(ErrTokenMalformed, "payload is not base64url")
 	}
 	claims := &Claims{}
 	if err := claims.decode(payload); err != nil {
@@ -246,7 +208,7 @@ func (c *Client) verifyToken(ctx context.Context, raw string) (*Claims, error) {
 		return nil, fail(ErrTokenClaims, "exp is missing")
 	}
 	if c.verified != nil {
-		c.verified.put(raw, &cachedToken{claims: claims, kid: h.Kid, exp: claims.ExpiresAt.Add(c.cfg.Leeway)}, c.cfg.Now())
+		c.verified.put(raw, &cachedToken{claims: claims, kid: kid, exp: claims.ExpiresAt.Add(c.cfg.Leeway)}, c.cfg.Now())
 	}
 	return claims, nil
 }
@@ -259,6 +221,54 @@ func decodeSegment(dst []byte, seg string) ([]byte, error) {
 	dst = dst[:n]
 	m, err := base64.RawURLEncoding.Strict().Decode(dst, []byte(seg))
 	return dst[:m], err
+}
+
+// verifyJWS checks a compact RS256 JWS against the key set and returns its
+// payload and key id. It is shared by the token verifier and webhooks.
+func (c *Client) verifyJWS(ctx context.Context, raw string, maxLen int) ([]byte, string, error) {
+	if len(raw) > maxLen {
+		return nil, "", fail(ErrTokenMalformed, "larger than %d bytes", maxLen)
+	}
+	dot1 := strings.IndexByte(raw, '.')
+	dot2 := -1
+	if dot1 >= 0 {
+		if i := strings.IndexByte(raw[dot1+1:], '.'); i >= 0 {
+			dot2 = dot1 + 1 + i
+		}
+	}
+	if dot1 <= 0 || dot2 <= dot1+1 || strings.IndexByte(raw[dot2+1:], '.') >= 0 {
+		return nil, "", fail(ErrTokenMalformed, "a JWT has three dot-separated parts")
+	}
+	var hdrBuf [512]byte
+	hdrJSON, err := decodeSegment(hdrBuf[:0], raw[:dot1])
+	if err != nil {
+		return nil, "", fail(ErrTokenMalformed, "header is not base64url")
+	}
+	h, err := parseHeader(hdrJSON)
+	if err != nil {
+		return nil, "", fail(ErrTokenMalformed, "%v", err)
+	}
+	if h.Alg != "RS256" {
+		return nil, "", fail(ErrTokenAlgorithm, "alg is %q", truncate(h.Alg, 16))
+	}
+	key, err := c.keys.key(ctx, h.Kid)
+	if err != nil {
+		return nil, "", err
+	}
+	var sigBuf [512]byte
+	sig, err := decodeSegment(sigBuf[:0], raw[dot2+1:])
+	if err != nil {
+		return nil, "", fail(ErrTokenMalformed, "signature is not base64url")
+	}
+	digest := sha256.Sum256([]byte(raw[:dot2]))
+	if err := rsa.VerifyPKCS1v15(key, crypto.SHA256, digest[:], sig); err != nil {
+		return nil, "", fail(ErrTokenSignature, "key %q", truncate(h.Kid, 64))
+	}
+	payload, err := decodeSegment(nil, raw[dot1+1:dot2])
+	if err != nil {
+		return nil, "", fail(ErrTokenMalformed, "payload is not base64url")
+	}
+	return payload, h.Kid, nil
 }
 
 // checkTimes applies exp, nbf and iat with the configured leeway.

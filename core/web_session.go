@@ -110,7 +110,7 @@ func (w *Web) Load(x Exchange) *Session {
 		return nil
 	}
 	if !w.c.cfg.DisableAutoRefresh && t.RefreshToken != "" && t.ExpiresWithin(w.o.refreshBefore) {
-		nt, err := w.refreshes.do(ctx, t.RefreshToken, func(ctx context.Context) (*Tokens, error) {
+		nt, err := w.refreshes.do(ctx, t, func(ctx context.Context) (*Tokens, error) {
 			return w.c.Refresh(ctx, t)
 		}, w.c.cfg.Now())
 		switch {
@@ -142,9 +142,15 @@ func (w *Web) Load(x Exchange) *Session {
 	return s
 }
 
-// refreshGroup makes concurrent refreshes of the same refresh token share
-// one call to Kinde, and remembers the result for a short while so that
-// requests that still carry the old cookie get the new tokens too.
+// refreshGroup makes concurrent refreshes of one session share one call to
+// Kinde, and remembers each result for a while so that requests still
+// carrying the old tokens get the new ones without asking again. Results are
+// keyed by the access token being replaced: every request of a session
+// carries it until the refresh has landed in the browser (or the store).
+//
+// Kinde answers a refresh with the same access token while that token has
+// not expired yet. Such a result is remembered until that token's expiry, so
+// the last minute before expiry costs one refresh, not one per request.
 type refreshGroup struct {
 	mu     sync.Mutex
 	calls  map[string]*refreshCall
@@ -172,7 +178,8 @@ func newRefreshGroup() *refreshGroup {
 	return &refreshGroup{calls: map[string]*refreshCall{}, recent: map[string]recentRefresh{}}
 }
 
-func (g *refreshGroup) do(ctx context.Context, key string, fn func(context.Context) (*Tokens, error), now time.Time) (*Tokens, error) {
+func (g *refreshGroup) do(ctx context.Context, old *Tokens, fn func(context.Context) (*Tokens, error), now time.Time) (*Tokens, error) {
+	key := old.AccessToken
 	g.mu.Lock()
 	if r, ok := g.recent[key]; ok && now.Before(r.expires) {
 		g.mu.Unlock()
@@ -199,6 +206,10 @@ func (g *refreshGroup) do(ctx context.Context, key string, fn func(context.Conte
 	g.mu.Lock()
 	delete(g.calls, key)
 	if c.err == nil {
+		until := now.Add(recentRefreshTTL)
+		if c.t.AccessToken == old.AccessToken && c.t.ExpiresAt.After(until) {
+			until = c.t.ExpiresAt
+		}
 		if len(g.recent) >= recentRefreshMax {
 			for k, r := range g.recent {
 				if !now.Before(r.expires) {
@@ -207,7 +218,7 @@ func (g *refreshGroup) do(ctx context.Context, key string, fn func(context.Conte
 			}
 		}
 		if len(g.recent) < recentRefreshMax {
-			g.recent[key] = recentRefresh{t: c.t, expires: now.Add(recentRefreshTTL)}
+			g.recent[key] = recentRefresh{t: c.t, expires: until}
 		}
 	}
 	g.mu.Unlock()
