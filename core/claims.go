@@ -26,6 +26,7 @@ type Claims struct {
 	Nonce           string    // ID tokens only
 
 	payload []byte // the JSON claim set, already validated
+	idToken bool   // carries at_hash: an ID token, never an access token
 	once    sync.Once
 	raw     map[string]json.RawMessage // built on first use from payload
 }
@@ -70,6 +71,9 @@ func (c *Claims) decode(payload []byte) error {
 		}
 		bit := registeredBit(string(key))
 		if bit == 0 {
+			if string(key) == "at_hash" {
+				c.idToken = true
+			}
 			return nil
 		}
 		if seen&bit != 0 {

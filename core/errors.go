@@ -68,6 +68,10 @@ func (e *TokenError) Is(target error) bool {
 		return e.Code == "invalid_client" || e.Code == "unauthorized_client"
 	case ErrRateLimited:
 		return e.StatusCode == 429
+	case ErrDeviceExpired:
+		return e.Code == "expired_token"
+	case ErrDeviceDenied:
+		return e.Code == "access_denied"
 	}
 	return false
 }
@@ -86,6 +90,12 @@ func tokenErrorHint(code string, status int) string {
 		return "the application type in Kinde does not allow this grant"
 	case "invalid_request":
 		return "a required parameter is missing or malformed"
+	case "expired_token":
+		return "the device code expired before the user approved it: start the device sign-in again"
+	case "access_denied":
+		return "the user declined the request"
+	case "slow_down":
+		return "polling too often: wait longer between requests"
 	}
 	switch {
 	case status == 429:
@@ -137,7 +147,7 @@ var (
 // VerifyError explains why a token was rejected. Err is one of the ErrToken…
 // sentinels (or ErrKeySetUnavailable), so errors.Is works on the result.
 type VerifyError struct {
-	Token  string // "access token", "ID token" or "token"
+	Token  string // "access token", "ID token" or "webhook"
 	Err    error
 	Detail string
 }

@@ -53,6 +53,9 @@ func (c *Client) VerifyAccessToken(ctx context.Context, raw string, opts ...Veri
 	if err := c.checkTimes(claims); err != nil {
 		return nil, &VerifyError{Token: "access token", Err: err}
 	}
+	if claims.idToken {
+		return nil, &VerifyError{Token: "access token", Err: ErrTokenClaims, Detail: "this is an ID token; send the access token"}
+	}
 	if !p.anyAud && len(p.audiences) > 0 {
 		ok := false
 		for _, a := range p.audiences {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -189,6 +190,8 @@ type Web struct {
 	log       *slog.Logger
 	origin    string
 	refreshes *refreshGroup
+
+	noAudienceWarning sync.Once
 }
 
 // NewWeb returns the web layer. Without WithClient or WithConfig it reads the

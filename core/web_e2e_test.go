@@ -372,6 +372,10 @@ func TestWebRequireBearer(t *testing.T) {
 		return tok.AccessToken
 	}
 	valid := issue(kindetest.IssueOptions{})
+	idTokens, err := a.srv.IssueTokens(alice, kindetest.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	forAPI := issue(kindetest.IssueOptions{Audience: []string{webTestAPI}})
 	otherAPI := issue(kindetest.IssueOptions{Audience: []string{"https://other.example/api"}})
 	claims := a.srv.AccessTokenClaims(alice, kindetest.IssueOptions{})
@@ -383,6 +387,7 @@ func TestWebRequireBearer(t *testing.T) {
 	other := kindetest.Start(t)
 	stranger := other.AddUser(kindetest.User{Email: "mallory@example.com"})
 	foreign, err := other.IssueTokens(stranger.ID, kindetest.IssueOptions{})
+
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,6 +411,7 @@ func TestWebRequireBearer(t *testing.T) {
 		{"no audience", "/api/todos", "Bearer " + valid, http.StatusUnauthorized, "invalid_token", realm + `, error="invalid_token"`},
 		{"wrong audience", "/api/todos", "Bearer " + otherAPI, http.StatusUnauthorized, "invalid_token", realm + `, error="invalid_token"`},
 		{"other issuer", "/api/me", "Bearer " + foreign.AccessToken, http.StatusUnauthorized, "invalid_token", realm + `, error="invalid_token"`},
+		{"ID token as bearer", "/api/me", "Bearer " + idTokens.IDToken, http.StatusUnauthorized, "invalid_token", realm + `, error="invalid_token"`},
 	}
 	b := newBrowser(t, a)
 	for _, tt := range tests {

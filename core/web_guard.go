@@ -163,6 +163,11 @@ func (w *Web) bearer(x Exchange, s *Session, opts []VerifyOption) bool {
 		writeJSONError(x, http.StatusBadRequest, "invalid_request", "the Authorization header must be: Bearer <token>")
 		return false
 	}
+	if len(opts) == 0 && len(w.c.cfg.Audience) == 0 {
+		w.noAudienceWarning.Do(func() {
+			w.log.Warn("kinde: RequireBearer without an audience accepts any access token of your Kinde domain, including other applications' machine-to-machine tokens; set Config.Audience (KINDE_AUDIENCE) to your API's audience or pass kinde.VerifyAudience")
+		})
+	}
 	claims, err := w.c.VerifyAccessToken(x.Context(), token, opts...)
 	if err != nil {
 		w.c.debug(x.Context(), "bearer token rejected", "error", err)
