@@ -282,7 +282,9 @@ func (cfg *Config) endpoints() (endpoints, error) {
 	if err != nil {
 		return endpoints{}, err
 	}
-	e := endpoints{base: base, issuer: strings.TrimRight(cfg.Issuer, "/")}
+	// An explicit issuer is compared verbatim (some providers end it with
+	// "/"); the default is the domain without a trailing slash, as Kinde's.
+	e := endpoints{base: base, issuer: strings.TrimSpace(cfg.Issuer)}
 	if e.issuer == "" {
 		e.issuer = base.String()
 	}
