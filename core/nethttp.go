@@ -33,11 +33,8 @@ func (w *Web) Handler() http.Handler {
 // the guards that follow.
 func (w *Web) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		st := &requestState{web: w}
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
-		// The state is not visible to anyone else until next runs.
-		st.session = w.Load(NewHTTPExchange(rw, r))
-		next.ServeHTTP(rw, r)
+		ctx, _ := w.LoadContext(NewHTTPExchange(rw, r))
+		next.ServeHTTP(rw, r.WithContext(ctx))
 	})
 }
 

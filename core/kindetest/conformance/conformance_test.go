@@ -1,0 +1,22 @@
+package conformance_test
+
+import (
+	"net/http"
+	"testing"
+
+	kinde "github.com/gokinde/kinde/core"
+	"github.com/gokinde/kinde/core/kindetest/conformance"
+)
+
+// TestNetHTTP runs the suite against core's net/http front end.
+func TestNetHTTP(t *testing.T) {
+	conformance.Run(t, conformance.NetHTTP)
+}
+
+func TestWebhooksNetHTTP(t *testing.T) {
+	conformance.RunWebhooks(t, func(hooks *kinde.Webhooks) conformance.Doer {
+		mux := http.NewServeMux()
+		mux.Handle("POST /webhooks", hooks)
+		return conformance.HandlerDoer(mux)
+	})
+}
