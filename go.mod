@@ -37,6 +37,9 @@ require (
 	github.com/go-openapi/swag/jsonname v0.26.0 // indirect
 	github.com/gofiber/contrib/jwt v1.1.2
 	github.com/gofiber/fiber/v2 v2.52.6
+	github.com/gokinde/kinde/echo v0.0.0
+	github.com/gokinde/kinde/fiber v0.0.0
+	github.com/gokinde/kinde/gin v0.0.0
 	github.com/gokinde/kinde/redisstore v0.0.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/uuid v1.6.0 // indirect
@@ -92,3 +95,9 @@ tool (
 )
 
 replace github.com/gokinde/kinde/redisstore => ./redisstore
+
+replace github.com/gokinde/kinde/gin => ./gin
+
+replace github.com/gokinde/kinde/echo => ./echo
+
+replace github.com/gokinde/kinde/fiber => ./fiber

@@ -50,34 +50,3 @@ func signIn(b testing.TB, f *fixture, w *kinde.Web) []*http.Cookie {
 	}
 	return session
 }
-
-// BenchmarkSessionMiddleware measures a request that carries an encrypted
-// cookie session through the session middleware and RequireAuth: cookie
-// reassembly, AES-GCM decryption, token decoding and the (cached) token
-// verification.
-func BenchmarkSessionMiddleware(b *testing.B) {
-	f := getFixture(b)
-	w := f.web(b, 0)
-	cookies := signIn(b, f, w)
-	size := 0
-	for _, c := range cookies {
-		size += len(c.Value)
-	}
-	b.ReportMetric(float64(size), "cookie-bytes")
-	h := w.Middleware(w.RequireAuth()(okHandler))
-	req := httptest.NewRequest(http.MethodGet, "http://localhost:8080/dashboard", nil)
-	for _, c := range cookies {
-		req.AddCookie(c)
-	}
-	out := &nopWriter{h: http.Header{}}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		out.code = 0
-		clear(out.h)
-		h.ServeHTTP(out, req)
-		if out.code != http.StatusNoContent {
-			b.Fatalf("status %d", out.code)
-		}
-	}
-}

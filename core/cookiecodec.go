@@ -514,14 +514,9 @@ func parseChunkCount(s string) (int, bool) {
 // isRawURLBase64 reports whether s uses only the URL-safe base64 alphabet. The
 // decoder alone would skip CR and LF, letting two values decode alike.
 func isRawURLBase64(s string) bool {
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		ok := ch >= 'A' && ch <= 'Z' || ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_'
-		if !ok {
-			return false
-		}
-	}
-	return true
+	// The strict decoder rejects every character outside the alphabet
+	// except CR and LF, which it skips; only those need a separate check.
+	return strings.IndexByte(s, '\r') < 0 && strings.IndexByte(s, '\n') < 0
 }
 
 // validCookieName reports whether name is an RFC 6265 token.

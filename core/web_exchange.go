@@ -3,6 +3,7 @@ package kinde
 import (
 	"context"
 	"net/http"
+	"strings"
 )
 
 // Exchange is one HTTP request and its response, as the web layer sees them.
@@ -45,9 +46,6 @@ type Exchange interface {
 type HTTPExchange struct {
 	W http.ResponseWriter
 	R *http.Request
-
-	cookies []*http.Cookie // parsed once, on first use
-	parsed  bool
 }
 
 // NewHTTPExchange returns an Exchange for w and r.
@@ -75,12 +73,28 @@ func (x *HTTPExchange) Header(name string) string { return x.R.Header.Get(name) 
 
 // Cookie implements Exchange.
 func (x *HTTPExchange) Cookie(name string) (string, bool) {
-	if !x.parsed {
-		x.cookies, x.parsed = x.R.Cookies(), true
-	}
-	for _, c := range x.cookies {
-		if c.Name == name {
-			return c.Value, true
+	return cookieValue(x.R.Header["Cookie"], name)
+}
+
+// cookieValue finds one cookie in Cookie header lines without parsing (and
+// allocating) all of them, as net/http's Request.Cookie does. Values the web
+// layer reads are sealed and authenticated, so no further validation is
+// needed here; surrounding double quotes are removed like net/http does.
+func cookieValue(lines []string, name string) (string, bool) {
+	for _, line := range lines {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimLeft(part, " \t")
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || k != name {
+				continue
+			}
+			v = strings.TrimRight(v, " \t")
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v, true
 		}
 	}
 	return "", false
