@@ -384,10 +384,13 @@ for mod in "${MODULES[@]}"; do
 done
 
 # ---------------------------------------------------------------------------
-# Benchmarks of the root module's bench/ package, each run once.
-if [ -d bench ]; then
-	check "benchmarks bench/ (once each)" go test -run='^$' -bench=. -benchtime=1x ./bench/...
-fi
+# Every benchmark of every module, run once so none rots (bench/ holds the
+# comparisons with peer libraries; docs/performance.md has real numbers).
+for mod in "${MODULES[@]}"; do
+	if grep -rqs --include='*_test.go' '^func Benchmark' "$mod"; then
+		check "benchmarks $mod (once each)" bash -c "cd '$mod' && go test -run='^\$' -bench=. -benchtime=1x ./..."
+	fi
+done
 
 # ---------------------------------------------------------------------------
 header "summary"
