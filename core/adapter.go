@@ -145,3 +145,22 @@ func (r *recorder) Redirect(status int, location string) {
 func (r *recorder) Write(status int, contentType string, body []byte) {
 	r.d.Status, r.d.ContentType, r.d.Body = status, contentType, body
 }
+
+// RecommendedReadBufferSize is the request-header buffer a fasthttp server
+// (Fiber) needs for cookie sessions: the session cookies of a signed-in user
+// take about 4 KB, and a sign-in adds a flow cookie on top.
+const RecommendedReadBufferSize = 16 << 10
+
+// CheckReadBufferSize logs a warning when sessions live in cookies and a
+// fasthttp server reads at most size bytes of request headers (0 means
+// fasthttp's default, 4096): such a server answers 431 once a user signs in.
+// The Fiber adapters call it from Register.
+func (w *Web) CheckReadBufferSize(size int) {
+	if size == 0 {
+		size = 4096
+	}
+	if w.o.store == nil && size < RecommendedReadBufferSize {
+		w.log.Warn("kinde: the server's ReadBufferSize is too small for cookie sessions and will answer 431 after sign-in; set fiber.Config{ReadBufferSize: 16 << 10} or keep sessions server-side with kinde.WithStore",
+			"read_buffer_size", size)
+	}
+}

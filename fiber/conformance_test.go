@@ -14,7 +14,7 @@ import (
 // TestConformance runs the front-end suite against the Fiber adapter.
 func TestConformance(t *testing.T) {
 	conformance.Run(t, func(t *testing.T, ln net.Listener, opts []kinde.WebOption) {
-		app := fiber.New(fiber.Config{DisableStartupMessage: true})
+		app := fiber.New(fiber.Config{DisableStartupMessage: true, ReadBufferSize: kinde.RecommendedReadBufferSize})
 		if _, err := kindefiber.Register(app, opts...); err != nil {
 			t.Fatalf("Register: %v", err)
 		}

@@ -31,13 +31,11 @@ func (x exchange) Query(name string) string { return strings.Clone(x.c.Query(nam
 
 func (x exchange) Header(name string) string { return strings.Clone(x.c.Get(name)) }
 
-func (x exchange) Cookie(name string) (value string, ok bool) {
-	x.c.Request().Header.VisitAllCookie(func(k, v []byte) {
-		if !ok && string(k) == name {
-			value, ok = string(v), true
-		}
-	})
-	return value, ok
+// Cookie copies the value (string conversion); an empty cookie counts as
+// absent, which is how the web layer treats it anyway.
+func (x exchange) Cookie(name string) (string, bool) {
+	v := x.c.Request().Header.Cookie(name)
+	return string(v), len(v) > 0
 }
 
 func (x exchange) RemoteAddr() string { return x.c.Context().RemoteAddr().String() }

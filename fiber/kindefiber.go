@@ -36,6 +36,7 @@ func Register(app *fiber.App, opts ...kinde.WebOption) (*kinde.Web, error) {
 	if err != nil {
 		return nil, err
 	}
+	web.CheckReadBufferSize(app.Config().ReadBufferSize)
 	app.Use(Middleware(web))
 	for _, p := range web.Routes() {
 		h, _ := web.Route(p)

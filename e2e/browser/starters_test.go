@@ -23,7 +23,9 @@ var starters = []starter{
 	{"nethttp", "net/http"},
 	{"gin", "Gin"},
 	{"echo", "Echo"},
+	{"echov5", "Echo v5"},
 	{"fiber", "Fiber"},
+	{"fiberv3", "Fiber v3"},
 }
 
 // TestStarters runs every starter and checks it end to end: the todo API

@@ -46,6 +46,7 @@ var scenarios = func() []scenario {
 	for _, g := range guardCases {
 		out = append(out, scenario{"guard " + g.path + " " + g.name, g.run})
 	}
+	out = append(out, switchOrgScenarios...)
 	return append(out,
 		scenario{"bearer valid", testBearerValid},
 		scenario{"bearer missing", testBearerMissing},

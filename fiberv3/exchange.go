@@ -1,0 +1,68 @@
+package kindefiber
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gofiber/fiber/v3"
+
+	kinde "github.com/gokinde/kinde/core"
+)
+
+// exchange is the kinde.Exchange of a Fiber request. Fiber reuses the
+// buffers behind the request once the handler returns, so every value is
+// read from fasthttp's request as bytes and returned as a copy (a string
+// conversion copies).
+type exchange struct{ c fiber.Ctx }
+
+var _ kinde.Exchange = exchange{}
+
+func (x exchange) Context() context.Context { return x.c.Context() }
+
+func (x exchange) Method() string { return string(x.c.Request().Header.Method()) }
+
+// Path is fasthttp's decoded path.
+func (x exchange) Path() string { return string(x.c.Request().URI().Path()) }
+
+func (x exchange) RawQuery() string { return string(x.c.Request().URI().QueryString()) }
+
+func (x exchange) Query(name string) string {
+	return string(x.c.RequestCtx().QueryArgs().Peek(name))
+}
+
+func (x exchange) Header(name string) string { return string(x.c.Request().Header.Peek(name)) }
+
+func (x exchange) Cookie(name string) (string, bool) {
+	for k, v := range x.c.Request().Header.Cookies() {
+		if string(k) == name {
+			return string(v), true
+		}
+	}
+	return "", false
+}
+
+func (x exchange) RemoteAddr() string { return x.c.RequestCtx().RemoteAddr().String() }
+
+func (x exchange) IsTLS() bool { return x.c.RequestCtx().IsTLS() }
+
+// SetCookie adds the cookie as net/http writes it, attributes and all
+// (Max-Age=0 for a deletion, no SameSite for the default mode).
+func (x exchange) SetCookie(c *http.Cookie) {
+	if v := c.String(); v != "" {
+		x.c.Response().Header.Add(fiber.HeaderSetCookie, v)
+	}
+}
+
+func (x exchange) SetHeader(name, value string) { x.c.Set(name, value) }
+
+func (x exchange) Redirect(status int, location string) {
+	x.c.Set(fiber.HeaderCacheControl, "no-store")
+	_ = x.c.Redirect().Status(status).To(location)
+}
+
+func (x exchange) Write(status int, contentType string, body []byte) {
+	x.c.Set(fiber.HeaderContentType, contentType)
+	x.c.Set(fiber.HeaderCacheControl, "no-store")
+	x.c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	_ = x.c.Status(status).Send(body)
+}

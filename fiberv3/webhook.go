@@ -1,0 +1,21 @@
+package kindefiber
+
+import (
+	"bytes"
+
+	"github.com/gofiber/fiber/v3"
+
+	kinde "github.com/gokinde/kinde/core"
+)
+
+// Webhooks returns a handler that receives Kinde's webhooks with w: mount
+// it on the POST route whose URL is registered in Kinde. Verification,
+// replay protection, dispatch and the answer are w's (see kinde.Webhooks);
+// the handler returns nil because the answer is already written and w logs
+// failures with the client's logger. Fiber's own BodyLimit applies first.
+func Webhooks(w *kinde.Webhooks) fiber.Handler {
+	return func(c fiber.Ctx) error {
+		_ = w.Handle(exchange{c}, bytes.NewReader(c.Body()))
+		return nil
+	}
+}
