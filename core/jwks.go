@@ -42,6 +42,7 @@ type keySet struct {
 	lastFailure time.Time // last failed fetch
 	lastStale   time.Time // last refresh of an old snapshot
 	fetches     atomic.Int64
+	failing     atomic.Bool // the last fetch failed
 }
 
 type fetchCall struct {
@@ -160,6 +161,7 @@ func (s *keySet) run(ctx context.Context, call *fetchCall) {
 	// ends: other callers share it. The HTTP client's timeout bounds it.
 	keys, err := s.fetch(context.WithoutCancel(ctx))
 	s.fetches.Add(1)
+	s.failing.Store(err != nil)
 	if err == nil {
 		snap := &keySnapshot{keys: keys, fetchedAt: s.now()}
 		if len(keys) == 1 {

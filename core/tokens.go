@@ -215,17 +215,32 @@ func (c *Client) ExchangeCode(ctx context.Context, code string, opts ...Exchange
 
 // verifyIssued verifies freshly issued tokens.
 func (c *Client) verifyIssued(ctx context.Context, t *Tokens, nonce string, wantID bool) error {
+	var id *Claims
 	if t.IDToken != "" {
-		if _, err := c.VerifyIDToken(ctx, t.IDToken, nonce); err != nil {
+		var err error
+		if id, err = c.VerifyIDToken(ctx, t.IDToken, nonce); err != nil {
 			return err
 		}
 	} else if wantID && nonce != "" {
 		return &VerifyError{Token: "ID token", Err: ErrTokenClaims, Detail: "the token reply has no id_token; request the openid scope"}
 	}
 	if !c.cfg.SkipAccessTokenVerification {
-		if _, err := c.VerifyAccessToken(ctx, t.AccessToken, SkipAudienceCheck()); err != nil {
+		access, err := c.VerifyAccessToken(ctx, t.AccessToken, SkipAudienceCheck())
+		if err != nil {
 			return err
 		}
+		if err := sameSubject(id, access); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sameSubject rejects an ID token and an access token issued together for
+// different users, as Session does for stored tokens.
+func sameSubject(id, access *Claims) error {
+	if id != nil && access.Subject != "" && id.Subject != access.Subject {
+		return &VerifyError{Token: "ID token", Err: ErrTokenClaims, Detail: "sub differs from the access token's sub: the tokens belong to different users"}
 	}
 	return nil
 }
@@ -256,16 +271,21 @@ func (c *Client) Refresh(ctx context.Context, t *Tokens) (*Tokens, error) {
 	if nt.RefreshToken == "" {
 		nt.RefreshToken = t.RefreshToken
 	}
+	var id *Claims
 	if nt.IDToken == "" {
 		nt.IDToken = t.IDToken
-	} else if _, err := c.VerifyIDToken(ctx, nt.IDToken, ""); err != nil {
+	} else if id, err = c.VerifyIDToken(ctx, nt.IDToken, ""); err != nil {
 		return nil, err
 	}
 	if nt.Scope == "" {
 		nt.Scope = t.Scope
 	}
 	if !c.cfg.SkipAccessTokenVerification {
-		if _, err := c.VerifyAccessToken(ctx, nt.AccessToken, SkipAudienceCheck()); err != nil {
+		access, err := c.VerifyAccessToken(ctx, nt.AccessToken, SkipAudienceCheck())
+		if err != nil {
+			return nil, err
+		}
+		if err := sameSubject(id, access); err != nil {
 			return nil, err
 		}
 	}

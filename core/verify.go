@@ -84,7 +84,8 @@ func applyVerifyOptions(p verifyParams, opts []VerifyOption) verifyParams {
 
 // VerifyIDToken verifies a Kinde ID token: signature, issuer, times, aud
 // containing the client ID (and azp equal to it when there are several
-// audiences), and, when nonce is not empty, the nonce sent at sign-in.
+// audiences), the presence of sub and iat, and, when nonce is not empty, the
+// nonce sent at sign-in.
 func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims, error) {
 	claims, err := c.verifyToken(ctx, raw)
 	if err != nil {
@@ -104,6 +105,9 @@ func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 	}
 	if claims.Subject == "" {
 		return nil, &VerifyError{Token: "ID token", Err: ErrTokenClaims, Detail: "sub is missing"}
+	}
+	if claims.IssuedAt.IsZero() {
+		return nil, &VerifyError{Token: "ID token", Err: ErrTokenClaims, Detail: "iat is missing"}
 	}
 	return claims, nil
 }

@@ -577,6 +577,10 @@ func (w *Web) exchangeFailed(x Exchange, err error) {
 		w.fail(x, http.StatusBadGateway, "Kinde is not answering", "Signing in could not be completed because Kinde did not answer correctly. Please try again in a moment.")
 	case errors.As(err, &te):
 		w.fail(x, http.StatusBadRequest, "Sign-in failed", "This sign-in response was already used, has expired or does not belong to this application. Please sign in again.")
+	case errors.Is(err, ErrKeySetUnavailable) || (errors.Is(err, ErrTokenUnknownKey) && w.c.keys.failing.Load()):
+		// Kinde's keys could not be fetched (at start, or to learn a
+		// rotated key): an outage, not a bad token.
+		w.fail(x, http.StatusBadGateway, "Kinde is not answering", "Signing in could not be completed because Kinde's signing keys could not be fetched. Please try again in a moment.")
 	case errors.As(err, &ve):
 		w.fail(x, http.StatusBadRequest, "Sign-in failed", "The tokens from Kinde could not be verified. Please sign in again.")
 	case errors.Is(err, context.DeadlineExceeded) || isNetError(err):
