@@ -18,7 +18,7 @@ var errNoWeb = errors.New("kinde: no *kinde.Web in the request context: install 
 // carrying w, for the guards, and the session when the user is signed in.
 // An adapter's middleware makes the result the request's context.
 func (w *Web) LoadContext(x Exchange) (context.Context, *Session) {
-	st := &requestState{web: w, session: w.Load(x)}
+	st := &requestState{web: w, session: w.Load(x), mine: true}
 	return context.WithValue(x.Context(), ctxKey{}, st), st.session
 }
 
@@ -37,22 +37,28 @@ func Check(x Exchange, rule Rule) *Denial {
 }
 
 // CheckBearer verifies the request's "Authorization: Bearer" access token
-// (see Web.Bearer). On success it returns x's context carrying the session
-// built from the token; on failure it returns the recorded answer.
+// (see Web.Bearer). On success it returns the context the request must
+// carry from now on, with the session built from the token, or nil when the
+// state the middleware attached was filled in place and x's context is
+// already right (the common case: no new context, no new request). On
+// failure it returns the recorded answer.
 func CheckBearer(x Exchange, opts ...VerifyOption) (context.Context, *Denial) {
 	w := mustWeb(x)
-	// One allocation holds the request state, its session and the recorder.
-	b := &bearerCheck{st: requestState{web: w}, rec: recorder{Exchange: x}}
-	if !w.bearer(&b.rec, &b.st.own, opts) {
-		return nil, &b.rec.d
+	var ctx context.Context
+	st := stateFrom(x.Context())
+	if st == nil || !st.mine || st.web != w {
+		st = &requestState{web: w}
+		ctx = context.WithValue(x.Context(), ctxKey{}, st)
 	}
-	b.st.session = &b.st.own
-	return context.WithValue(x.Context(), ctxKey{}, &b.st), nil
-}
-
-type bearerCheck struct {
-	st  requestState
-	rec recorder
+	st.rec = recorder{Exchange: x}
+	if !w.bearer(&st.rec, &st.own, opts) {
+		d := st.rec.d
+		st.rec = recorder{}
+		return nil, &d
+	}
+	st.rec = recorder{}
+	st.session = &st.own
+	return ctx, nil
 }
 
 func mustWeb(x Exchange) *Web {

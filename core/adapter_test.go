@@ -109,10 +109,15 @@ func TestCheckBearer(t *testing.T) {
 	}
 	req := httptest.NewRequest(http.MethodGet, "/api/todos", nil)
 	req.Header.Set("Authorization", "Bearer "+tokens.AccessToken)
-	ctx, d := kinde.CheckBearer(loaded(web, httptest.NewRecorder(), req), kinde.SkipAudienceCheck())
+	lx := loaded(web, httptest.NewRecorder(), req)
+	ctx, d := kinde.CheckBearer(lx, kinde.SkipAudienceCheck())
 	if d != nil {
 		t.Fatalf("denied: %v", d)
 	}
+	if ctx != nil {
+		t.Fatal("with the middleware's state in place, CheckBearer must not derive a new context")
+	}
+	ctx = lx.Context()
 	if s := kinde.SessionFrom(ctx); s == nil || s.UserID() != demo.Bob.ID || kinde.WebFrom(ctx) != web {
 		t.Fatalf("context carries session %v and web %p", s, kinde.WebFrom(ctx))
 	}

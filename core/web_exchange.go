@@ -135,7 +135,12 @@ type ctxKey struct{}
 type requestState struct {
 	web     *Web
 	session *Session
-	own     Session // storage for a session built for this request (bearer tokens)
+	own     Session  // storage for a session built for this request (bearer tokens)
+	rec     recorder // storage for a guard's answer
+	// mine marks a state made by LoadContext for one request only: the
+	// bearer guard may then fill it in place instead of deriving a new
+	// context.
+	mine bool
 }
 
 func stateFrom(ctx context.Context) *requestState {

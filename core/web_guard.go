@@ -158,7 +158,7 @@ func (w *Web) bearer(x Exchange, s *Session, opts []VerifyOption) bool {
 	}
 	scheme, token, ok := strings.Cut(h, " ")
 	token = strings.TrimLeft(token, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t,") || len(token) > maxTokenBytes {
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || hasSeparator(token) || len(token) > maxTokenBytes {
 		x.SetHeader("WWW-Authenticate", w.realm("invalid_request"))
 		writeJSONError(x, http.StatusBadRequest, "invalid_request", "the Authorization header must be: Bearer <token>")
 		return false
@@ -179,6 +179,13 @@ func (w *Web) bearer(x Exchange, s *Session, opts []VerifyOption) bool {
 	s.tokens = Tokens{AccessToken: token, ExpiresAt: claims.ExpiresAt, TokenType: "bearer", leeway: w.c.cfg.Leeway, now: w.c.cfg.Now}
 	s.access = claims
 	return true
+}
+
+// hasSeparator reports a space, tab or comma: a header carrying more than
+// one token or scheme. IndexByte is vectorised; ContainsAny on a 4 KB token
+// cost more than verifying it from the cache.
+func hasSeparator(s string) bool {
+	return strings.IndexByte(s, ' ') >= 0 || strings.IndexByte(s, '\t') >= 0 || strings.IndexByte(s, ',') >= 0
 }
 
 // realm is the WWW-Authenticate challenge, with an RFC 6750 error code.

@@ -23,6 +23,9 @@ func (w *Web) cookieOptions(x Exchange) CookieOptions {
 // read returns the tokens of the request's session and, for server-side
 // stores, the session id.
 func (w *Web) read(x Exchange) (*Tokens, string, error) {
+	if _, ok := x.Cookie(w.o.cookieName); !ok {
+		return nil, "", errNoSession // the common anonymous case, without allocating
+	}
 	now := w.c.cfg.Now()
 	raw, err := w.codec.Decode(w.o.cookieName, x.Cookie, now)
 	if err != nil {

@@ -110,7 +110,9 @@ func RequireBearerWithConfig(cfg Config, opts ...kinde.VerifyOption) echo.Middle
 			if d != nil {
 				return cfg.deny(c, d)
 			}
-			c.SetRequest(c.Request().WithContext(ctx))
+			if ctx != nil {
+				c.SetRequest(c.Request().WithContext(ctx))
+			}
 			return next(c)
 		}
 	}

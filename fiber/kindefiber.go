@@ -101,8 +101,10 @@ func RequireBearerWithConfig(cfg Config, opts ...kinde.VerifyOption) fiber.Handl
 		if d != nil {
 			return cfg.deny(c, d)
 		}
-		c.SetUserContext(ctx)
-		c.Locals(localsKey{}, kinde.SessionFrom(ctx))
+		if ctx != nil {
+			c.SetUserContext(ctx)
+		}
+		c.Locals(localsKey{}, kinde.SessionFrom(c.UserContext()))
 		return c.Next()
 	}
 }

@@ -87,7 +87,9 @@ func RequireBearer(opts ...kinde.VerifyOption) gin.HandlerFunc {
 			deny(c, d)
 			return
 		}
-		c.Request = c.Request.WithContext(ctx)
+		if ctx != nil {
+			c.Request = c.Request.WithContext(ctx)
+		}
 		c.Next()
 	}
 }
