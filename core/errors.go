@@ -32,6 +32,8 @@ type TokenError struct {
 	StatusCode int
 	// Endpoint names the endpoint that answered, e.g. "token".
 	Endpoint string
+
+	m2m bool // the machine-to-machine credentials were used
 }
 
 func (e *TokenError) Error() string {
@@ -50,7 +52,11 @@ func (e *TokenError) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Description)
 	}
-	if hint := tokenErrorHint(e.Code, e.StatusCode); hint != "" {
+	hint := tokenErrorHint(e.Code, e.StatusCode)
+	if e.m2m && e.Code == "invalid_client" {
+		hint = "check KINDE_MANAGEMENT_CLIENT_ID and KINDE_MANAGEMENT_CLIENT_SECRET (or KINDE_CLIENT_ID/SECRET when no management application is set) against the machine-to-machine application in the Kinde dashboard"
+	}
+	if hint != "" {
 		b.WriteString(" (")
 		b.WriteString(hint)
 		b.WriteString(")")

@@ -3,6 +3,7 @@ package kinde
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -324,6 +325,10 @@ func (c *Client) ClientCredentials(ctx context.Context, audience ...string) (*To
 	}
 	var r tokenResponse
 	if err := c.postForm(ctx, c.ep.token, "token", form, "", &r); err != nil {
+		var te *TokenError
+		if errors.As(err, &te) {
+			te.m2m = true
+		}
 		return nil, err
 	}
 	t, err := c.tokensFrom(&r)

@@ -51,7 +51,7 @@ func (c *Client) VerifyAccessToken(ctx context.Context, raw string, opts ...Veri
 		return nil, &VerifyError{Token: "access token", Err: rootCause(err), Detail: detail(err)}
 	}
 	if err := c.checkTimes(claims); err != nil {
-		return nil, &VerifyError{Token: "access token", Err: err}
+		return nil, &VerifyError{Token: "access token", Err: rootCause(err), Detail: detail(err)}
 	}
 	if claims.idToken {
 		return nil, &VerifyError{Token: "access token", Err: ErrTokenClaims, Detail: "this is an ID token; send the access token"}
@@ -92,7 +92,7 @@ func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 		return nil, &VerifyError{Token: "ID token", Err: rootCause(err), Detail: detail(err)}
 	}
 	if err := c.checkTimes(claims); err != nil {
-		return nil, &VerifyError{Token: "ID token", Err: err}
+		return nil, &VerifyError{Token: "ID token", Err: rootCause(err), Detail: detail(err)}
 	}
 	if !claims.HasAudience(c.cfg.ClientID) {
 		return nil, &VerifyError{Token: "ID token", Err: ErrTokenAudience, Detail: fmt.Sprintf("aud %q does not contain the client ID; check KINDE_CLIENT_ID", claims.Audience)}
@@ -283,13 +283,17 @@ func (c *Client) checkTimes(claims *Claims) error {
 	now := c.cfg.Now()
 	leeway := c.cfg.Leeway
 	if !claims.ExpiresAt.IsZero() && !now.Before(claims.ExpiresAt.Add(leeway)) {
-		return ErrTokenExpired
+		return fail(ErrTokenExpired, "exp was %s ago (leeway %s); if the token was just issued, this server's clock is ahead: sync it (NTP) or raise Config.Leeway",
+			now.Sub(claims.ExpiresAt).Round(time.Second), leeway)
 	}
-	if !claims.NotBefore.IsZero() && now.Add(leeway).Before(claims.NotBefore) {
-		return ErrTokenNotYetValid
-	}
-	if !claims.IssuedAt.IsZero() && now.Add(leeway).Before(claims.IssuedAt) {
-		return ErrTokenNotYetValid
+	for _, t := range []struct {
+		name string
+		at   time.Time
+	}{{"nbf", claims.NotBefore}, {"iat", claims.IssuedAt}} {
+		if !t.at.IsZero() && now.Add(leeway).Before(t.at) {
+			return fail(ErrTokenNotYetValid, "%s is %s in the future, beyond the %s leeway: this server's clock is behind; sync it (NTP) or raise Config.Leeway",
+				t.name, t.at.Sub(now).Round(time.Second), leeway)
+		}
 	}
 	return nil
 }

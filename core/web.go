@@ -243,7 +243,7 @@ func NewWeb(opts ...WebOption) (*Web, error) {
 	}
 	codec, err := NewCookieCodec(secrets...)
 	if err != nil {
-		return nil, &ConfigError{Field: "SessionSecret", Env: EnvSessionSecret, Reason: err.Error()}
+		return nil, &ConfigError{Field: "SessionSecret", Env: EnvSessionSecret, Reason: strings.TrimPrefix(err.Error(), "kinde: ")}
 	}
 	return &Web{c: o.client, codec: codec, o: o, log: cfg.Logger, origin: originOf(cfg.RedirectURL), refreshes: newRefreshGroup()}, nil
 }
@@ -486,6 +486,7 @@ func (w *Web) Callback(x Exchange) {
 	flow := w.readFlow(x, state)
 	w.clearFlow(x, state)
 	if flow == nil {
+		w.log.InfoContext(ctx, "kinde: callback without a matching sign-in cookie: the sign-in started on another host name (localhost and 127.0.0.1 do not share cookies), took longer than the flow lifetime, was already completed, or the browser blocked the cookie")
 		w.fail(x, http.StatusBadRequest, "Sign-in expired", "This sign-in was not started in this browser, has expired, or was already completed. Please sign in again.")
 		return
 	}

@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"go.yaml.in/yaml/v3"
@@ -30,7 +31,14 @@ import (
 func main() {
 	in := flag.String("in", "", "OpenAPI YAML file to read (required)")
 	out := flag.String("out", "", "file to write; standard output when empty")
+	ifPresent := flag.Bool("if-present", false, "when -in does not exist, keep -out as it is and succeed")
 	flag.Parse()
+	if *ifPresent && *out != "" {
+		if _, err := os.Stat(*in); errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(os.Stderr, "specstrip: %s not found (Kinde's spec lives beside the repository in shared/specs); keeping the committed %s\n", *in, *out)
+			return
+		}
+	}
 	if err := run(*in, *out, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "specstrip:", err)
 		os.Exit(1)

@@ -3,6 +3,7 @@ package kindetest
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -111,7 +112,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	redirect := q.Get("redirect_uri")
 	if redirect == "" || len(q["redirect_uri"]) > 1 || !slices.Contains(client.RedirectURIs, redirect) {
-		errorPage(w, http.StatusBadRequest, "invalid_redirect_uri", "The redirect_uri is not an allowed callback URL of this application.")
+		errorPage(w, http.StatusBadRequest, "invalid_redirect_uri", fmt.Sprintf("The redirect_uri %q is not an allowed callback URL of this application: add it to the application's callback URLs (with the emulator: AllowRedirectURI, or kinde-emulator -redirect %s).", truncateURL(redirect), truncateURL(redirect)))
 		return
 	}
 	state := q.Get("state")
@@ -478,4 +479,12 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Redirect(w, r, redirect, http.StatusFound)
 	}
+}
+
+// truncateURL shortens a user-supplied URL for an error page.
+func truncateURL(u string) string {
+	if len(u) > 200 {
+		return u[:200] + "…"
+	}
+	return u
 }
