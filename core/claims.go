@@ -27,6 +27,7 @@ type Claims struct {
 
 	payload []byte // the JSON claim set, already validated
 	idToken bool   // carries at_hash: an ID token, never an access token
+	token   string // the verified token itself (a private copy); empty for ParseClaims
 	once    sync.Once
 	raw     map[string]json.RawMessage // built on first use from payload
 }

@@ -214,8 +214,11 @@ func (c *Client) verifyToken(ctx context.Context, raw string) (*Claims, error) {
 	if claims.ExpiresAt.IsZero() {
 		return nil, fail(ErrTokenClaims, "exp is missing")
 	}
+	// raw may point into a framework's reused buffer (fasthttp): keep a
+	// private copy, as the cache key and for sessions built from the token.
+	claims.token = strings.Clone(raw)
 	if c.verified != nil {
-		c.verified.put(raw, &cachedToken{claims: claims, kid: kid, exp: claims.ExpiresAt.Add(c.cfg.Leeway)}, c.cfg.Now())
+		c.verified.put(claims.token, &cachedToken{claims: claims, kid: kid, exp: claims.ExpiresAt.Add(c.cfg.Leeway)}, c.cfg.Now())
 	}
 	return claims, nil
 }

@@ -8,9 +8,13 @@ import (
 
 // Exchange is one HTTP request and its response, as the web layer sees them.
 // Each framework adapter implements it once; everything else about sign-in
-// is written once in core against it. Values returned must not be retained
-// by the web layer beyond the call that received them unless copied (Fiber
-// reuses its buffers).
+// is written once in core against it.
+//
+// Header and Cookie may return strings that share memory with the request
+// (Fiber returns them without copying, as fasthttp reuses its buffers once
+// the handler returns): the web layer copies whatever it keeps beyond the
+// call, such as a bearer token stored in a Session. The other methods return
+// values the caller owns.
 type Exchange interface {
 	// Context is the request's context.
 	Context() context.Context

@@ -176,7 +176,9 @@ func (w *Web) bearer(x Exchange, s *Session, opts []VerifyOption) bool {
 		return false
 	}
 	s.c = w.c
-	s.tokens = Tokens{AccessToken: token, ExpiresAt: claims.ExpiresAt, TokenType: "bearer", leeway: w.c.cfg.Leeway, now: w.c.cfg.Now}
+	// claims.token is the verifier's own copy: token itself may live in a
+	// buffer the framework reuses after the request.
+	s.tokens = Tokens{AccessToken: claims.token, ExpiresAt: claims.ExpiresAt, TokenType: "bearer", leeway: w.c.cfg.Leeway, now: w.c.cfg.Now}
 	s.access = claims
 	return true
 }

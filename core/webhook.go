@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -239,7 +240,8 @@ func (w *Webhooks) handle(x Exchange, body io.Reader) (int, error) {
 		}
 		return http.StatusBadRequest, fmt.Errorf("%w: reading the body: %w", ErrWebhookMalformed, err)
 	}
-	return w.Receive(x.Context(), x.Header("Content-Type"), x.Header(WebhookIDHeader), data)
+	// The id is kept (replay store, the event): copy it out of the request.
+	return w.Receive(x.Context(), x.Header("Content-Type"), strings.Clone(x.Header(WebhookIDHeader)), data)
 }
 
 // Receive is the framework-neutral core of Handle: it verifies one delivery,

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -29,14 +30,20 @@ func (x exchange) RawQuery() string { return string(x.c.Request().URI().QueryStr
 
 func (x exchange) Query(name string) string { return strings.Clone(x.c.Query(name)) }
 
-func (x exchange) Header(name string) string { return strings.Clone(x.c.Get(name)) }
+// Header does not copy: kinde.Exchange allows it, and the web layer copies
+// what it keeps (a 4 KB bearer token per request otherwise).
+func (x exchange) Header(name string) string { return unsafeString(x.c.Request().Header.Peek(name)) }
 
-// Cookie copies the value (string conversion); an empty cookie counts as
-// absent, which is how the web layer treats it anyway.
+// Cookie does not copy either (the web layer decrypts the value at once);
+// an empty cookie counts as absent, which is how the web layer treats it.
 func (x exchange) Cookie(name string) (string, bool) {
 	v := x.c.Request().Header.Cookie(name)
-	return string(v), len(v) > 0
+	return unsafeString(v), len(v) > 0
 }
+
+// unsafeString views b as a string without copying. The result is valid only
+// while fasthttp keeps the request, that is until the handler returns.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func (x exchange) RemoteAddr() string { return x.c.Context().RemoteAddr().String() }
 

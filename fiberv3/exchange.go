@@ -3,6 +3,7 @@ package kindefiber
 import (
 	"context"
 	"net/http"
+	"unsafe"
 
 	"github.com/gofiber/fiber/v3"
 
@@ -10,9 +11,10 @@ import (
 )
 
 // exchange is the kinde.Exchange of a Fiber request. Fiber reuses the
-// buffers behind the request once the handler returns, so every value is
-// read from fasthttp's request as bytes and returned as a copy (a string
-// conversion copies).
+// buffers behind the request once the handler returns, so values are read
+// from fasthttp's request as bytes and returned as copies (a string
+// conversion copies), except Header and Cookie, which kinde.Exchange allows
+// to share the request's memory.
 type exchange struct{ c fiber.Ctx }
 
 var _ kinde.Exchange = exchange{}
@@ -30,16 +32,20 @@ func (x exchange) Query(name string) string {
 	return string(x.c.RequestCtx().QueryArgs().Peek(name))
 }
 
-func (x exchange) Header(name string) string { return string(x.c.Request().Header.Peek(name)) }
+// Header does not copy: kinde.Exchange allows it, and the web layer copies
+// what it keeps (a 4 KB bearer token per request otherwise).
+func (x exchange) Header(name string) string { return unsafeString(x.c.Request().Header.Peek(name)) }
 
+// Cookie does not copy either (the web layer decrypts the value at once);
+// an empty cookie counts as absent, which is how the web layer treats it.
 func (x exchange) Cookie(name string) (string, bool) {
-	for k, v := range x.c.Request().Header.Cookies() {
-		if string(k) == name {
-			return string(v), true
-		}
-	}
-	return "", false
+	v := x.c.Request().Header.Cookie(name)
+	return unsafeString(v), len(v) > 0
 }
+
+// unsafeString views b as a string without copying. The result is valid only
+// while fasthttp keeps the request, that is until the handler returns.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func (x exchange) RemoteAddr() string { return x.c.RequestCtx().RemoteAddr().String() }
 
