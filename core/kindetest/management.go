@@ -128,6 +128,19 @@ func success(extra kv) kv {
 
 // pageToken applies page_size and next_token to n items and returns the
 // slice bounds and the next token ("" when done).
+// writeListPage answers a next_token listing of keys under name, one item each.
+func writeListPage(w http.ResponseWriter, r *http.Request, name string, keys []string, item func(key string) kv) {
+	start, end, next, good := pageToken(w, r, len(keys))
+	if !good {
+		return
+	}
+	out := []kv{}
+	for _, k := range keys[start:end] {
+		out = append(out, item(k))
+	}
+	writeJSON(w, http.StatusOK, withNext(success(kv{name: out}), next))
+}
+
 func pageToken(w http.ResponseWriter, r *http.Request, n int) (int, int, string, bool) {
 	q := r.URL.Query()
 	size := 10
@@ -205,15 +218,7 @@ func (s *Server) mListUsers(w http.ResponseWriter, r *http.Request, _ map[string
 			ids = append(ids, id)
 		}
 	}
-	start, end, next, good := pageToken(w, r, len(ids))
-	if !good {
-		return
-	}
-	users := []kv{}
-	for _, id := range ids[start:end] {
-		users = append(users, s.st.userJSON(s.st.users[id]))
-	}
-	writeJSON(w, http.StatusOK, withNext(success(kv{"users": users}), next))
+	writeListPage(w, r, "users", ids, func(id string) kv { return s.st.userJSON(s.st.users[id]) })
 }
 
 func (s *Server) userParam(w http.ResponseWriter, r *http.Request) (*User, bool) {
@@ -389,15 +394,7 @@ func (s *Server) mListOrgs(w http.ResponseWriter, r *http.Request, _ map[string]
 		writeAPIError(w, http.StatusBadRequest, "INVALID_SORT", "sort must be one of name_asc, name_desc, email_asc, email_desc")
 		return
 	}
-	start, end, next, good := pageToken(w, r, len(codes))
-	if !good {
-		return
-	}
-	orgs := []kv{}
-	for _, c := range codes[start:end] {
-		orgs = append(orgs, s.st.orgJSON(s.st.orgs[c]))
-	}
-	writeJSON(w, http.StatusOK, withNext(success(kv{"organizations": orgs}), next))
+	writeListPage(w, r, "organizations", codes, func(c string) kv { return s.st.orgJSON(s.st.orgs[c]) })
 }
 
 func (s *Server) orgOrFail(w http.ResponseWriter, code string) (*Organization, bool) {
@@ -507,18 +504,12 @@ func (s *Server) mListOrgUsers(w http.ResponseWriter, r *http.Request, p map[str
 			ids = append(ids, id)
 		}
 	}
-	start, end, next, good := pageToken(w, r, len(ids))
-	if !good {
-		return
-	}
-	out := []kv{}
-	for _, id := range ids[start:end] {
+	writeListPage(w, r, "organization_users", ids, func(id string) kv {
 		u, m := s.st.users[id], s.st.members[o.Code][id]
-		out = append(out, kv{"id": u.ID, "email": u.Email, "full_name": u.Name(), "last_name": u.FamilyName,
+		return kv{"id": u.ID, "email": u.Email, "full_name": u.Name(), "last_name": u.FamilyName,
 			"first_name": u.GivenName, "picture": u.Picture, "joined_on": isoTime(m.joinedOn),
-			"last_accessed_on": isoTime(u.LastSignedIn), "is_suspended": u.Suspended, "roles": nonNil(m.roles)})
-	}
-	writeJSON(w, http.StatusOK, withNext(success(kv{"organization_users": out}), next))
+			"last_accessed_on": isoTime(u.LastSignedIn), "is_suspended": u.Suspended, "roles": nonNil(m.roles)}
+	})
 }
 
 func (s *Server) mAddOrgUsers(w http.ResponseWriter, r *http.Request, p map[string]string) {
@@ -668,16 +659,10 @@ func (s *Server) mOrgUserPerms(w http.ResponseWriter, _ *http.Request, p map[str
 func (s *Server) mListRoles(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	start, end, next, good := pageToken(w, r, len(s.st.roleOrder))
-	if !good {
-		return
-	}
-	out := []kv{}
-	for _, k := range s.st.roleOrder[start:end] {
+	writeListPage(w, r, "roles", s.st.roleOrder, func(k string) kv {
 		rl := s.st.roles[k]
-		out = append(out, kv{"id": rl.ID, "key": rl.Key, "name": rl.Name, "description": rl.Description, "is_default_role": rl.IsDefault})
-	}
-	writeJSON(w, http.StatusOK, withNext(success(kv{"roles": out}), next))
+		return kv{"id": rl.ID, "key": rl.Key, "name": rl.Name, "description": rl.Description, "is_default_role": rl.IsDefault}
+	})
 }
 
 func (s *Server) mCreateRole(w http.ResponseWriter, r *http.Request, _ map[string]string) {
@@ -707,16 +692,10 @@ func (s *Server) mCreateRole(w http.ResponseWriter, r *http.Request, _ map[strin
 func (s *Server) mListPerms(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	start, end, next, good := pageToken(w, r, len(s.st.permOrder))
-	if !good {
-		return
-	}
-	out := []kv{}
-	for _, k := range s.st.permOrder[start:end] {
+	writeListPage(w, r, "permissions", s.st.permOrder, func(k string) kv {
 		pm := s.st.perms[k]
-		out = append(out, kv{"id": pm.ID, "key": pm.Key, "name": pm.Name, "description": pm.Description})
-	}
-	writeJSON(w, http.StatusOK, withNext(success(kv{"permissions": out}), next))
+		return kv{"id": pm.ID, "key": pm.Key, "name": pm.Name, "description": pm.Description}
+	})
 }
 
 func (s *Server) mCreatePerm(w http.ResponseWriter, r *http.Request, _ map[string]string) {
