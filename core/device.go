@@ -95,6 +95,12 @@ type deviceAuthResponse struct {
 // authorization endpoint for a user code with Config.Scopes and
 // Config.Audience (unless options replace them). Show the user
 // DeviceAuth.UserCode and DeviceAuth.VerificationURI, then call
+// Back-off of PollDeviceToken when Kinde does not answer at all.
+const (
+	maxDeviceNetFailures = 5
+	maxDeviceInterval    = time.Minute
+)
+
 // PollDeviceToken. The Kinde application must be of type "device"; a
 // client secret is sent only when Config.ClientSecret is set.
 func (c *Client) StartDeviceAuth(ctx context.Context, opts ...DeviceOption) (*DeviceAuth, error) {
@@ -196,6 +202,7 @@ func (c *Client) PollDeviceToken(ctx context.Context, da *DeviceAuth) (*Tokens, 
 	if c.cfg.ClientSecret != "" {
 		form.Set("client_secret", c.cfg.ClientSecret)
 	}
+	netFailures := 0
 	for {
 		if err := sleep(ctx, da.Interval); err != nil {
 			return nil, err
@@ -224,8 +231,16 @@ func (c *Client) PollDeviceToken(ctx context.Context, da *DeviceAuth) (*Tokens, 
 		}
 		var te *TokenError
 		if !errors.As(err, &te) {
-			return nil, err
+			// No answer (connection refused, reset, timeout): back off
+			// exponentially, as RFC 8628 §3.5 asks, a few times.
+			if netFailures++; netFailures > maxDeviceNetFailures {
+				return nil, err
+			}
+			da.Interval = min(2*da.Interval, maxDeviceInterval)
+			c.debug(ctx, "device sign-in: no answer from Kinde; backing off", "interval", da.Interval, "error", err)
+			continue
 		}
+		netFailures = 0
 		switch te.Code {
 		case "authorization_pending":
 			c.debug(ctx, "device sign-in pending")

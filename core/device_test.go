@@ -196,6 +196,19 @@ func TestPollDeviceToken(t *testing.T) {
 			wantCode:  "server_error", wantStatus: 500,
 		},
 		{
+			name: "no answer twice: exponential back-off, then approved",
+			setup: func(e *deviceEnv, da *kinde.DeviceAuth, n int) {
+				switch n {
+				case 1:
+					e.srv.SetFault("/oauth2/token", kindetest.Fault{Drop: true, Times: 2})
+				case 3:
+					approve(t, e, da)
+				}
+			},
+			wantWaits: []time.Duration{5 * s, 10 * s, 20 * s},
+			wantPolls: 3,
+		},
+		{
 			name: "invalid JSON",
 			setup: func(e *deviceEnv, da *kinde.DeviceAuth, n int) {
 				if n == 1 {
