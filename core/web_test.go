@@ -6,11 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -140,39 +138,13 @@ func newTestMux(web *kinde.Web, demo kindetest.Demo) http.Handler {
 	return mux
 }
 
-// hostJar keeps cookies per host and port (net/http/cookiejar, like browsers,
-// ignores ports, and the app and the emulator share 127.0.0.1).
-type hostJar struct {
-	mu   sync.Mutex
-	jars map[string]*cookiejar.Jar
-}
-
-func (j *hostJar) jar(host string) *cookiejar.Jar {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.jars == nil {
-		j.jars = map[string]*cookiejar.Jar{}
-	}
-	if jar, ok := j.jars[host]; ok {
-		return jar
-	}
-	jar, _ := cookiejar.New(nil) // never fails without options
-	j.jars[host] = jar
-	return jar
-}
-
-func (j *hostJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
-	j.jar(u.Host).SetCookies(u, cookies)
-}
-func (j *hostJar) Cookies(u *url.URL) []*http.Cookie { return j.jar(u.Host).Cookies(u) }
-
 // browser is a tiny browser: a cookie jar per host, page loads that send
 // navigation headers, and redirects followed only between the app and the
 // emulator. A redirect anywhere else is recorded, never followed.
 type browser struct {
 	t      *testing.T
 	app    *webApp
-	jar    *hostJar
+	jar    http.CookieJar
 	client *http.Client
 }
 
@@ -199,7 +171,7 @@ func newBrowser(t *testing.T, a *webApp) *browser {
 	t.Helper()
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(tr.CloseIdleConnections)
-	jar := &hostJar{}
+	jar := kindetest.NewCookieJar()
 	return &browser{t: t, app: a, jar: jar, client: &http.Client{
 		Transport:     tr,
 		Jar:           jar,
@@ -250,53 +222,20 @@ func (b *browser) abs(rawURL string) string {
 	return rawURL
 }
 
-func (b *browser) onSite(u *url.URL) bool {
-	return u.Scheme+"://"+u.Host == b.app.url || u.Scheme+"://"+u.Host == b.app.srv.URL()
-}
-
 // get loads rawURL (a path of the app or an absolute URL) like a browser:
 // it follows redirects between the app and the emulator.
 func (b *browser) get(rawURL string) page {
 	b.t.Helper()
-	var p page
-	current, err := url.Parse(b.abs(rawURL))
+	hops, offsite, err := kindetest.Browse(b.client, b.abs(rawURL), navigationHeaders, b.app.url, b.app.srv.URL())
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	for range 20 {
-		req, err := http.NewRequest(http.MethodGet, current.String(), nil)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		for k, v := range navigationHeaders {
-			req.Header[k] = v
-		}
-		resp, err := b.client.Do(req)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		loc := resp.Header.Get("Location")
-		p.Hops = append(p.Hops, hop{URL: current.String(), Status: resp.StatusCode, Location: loc, Header: resp.Header, Body: string(body)})
-		p.Status, p.URL, p.Body, p.Header = resp.StatusCode, current, string(body), resp.Header
-		if resp.StatusCode < 300 || resp.StatusCode > 399 || loc == "" {
-			return p
-		}
-		next, err := current.Parse(loc)
-		if err != nil {
-			b.t.Fatalf("%s redirected to an unparsable Location %q: %v", current, loc, err)
-		}
-		if !b.onSite(next) {
-			p.Offsite = next.String()
-			return p
-		}
-		current = next
+	p := page{Offsite: offsite}
+	for _, h := range hops {
+		p.Hops = append(p.Hops, hop{URL: h.URL.String(), Status: h.Status, Location: h.Location, Header: h.Header, Body: h.Body})
 	}
-	b.t.Fatalf("too many redirects loading %s", rawURL)
+	last := hops[len(hops)-1]
+	p.Status, p.URL, p.Body, p.Header = last.Status, last.URL, last.Body, last.Header
 	return p
 }
 

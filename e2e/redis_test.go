@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -113,28 +110,6 @@ func (c *cluster) deleteKeys() {
 	}
 }
 
-// hostJar keeps cookies per host and port: the app and the emulator both
-// listen on 127.0.0.1.
-type hostJar struct {
-	mu   sync.Mutex
-	jars map[string]*cookiejar.Jar
-}
-
-func (j *hostJar) jar(host string) *cookiejar.Jar {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.jars == nil {
-		j.jars = map[string]*cookiejar.Jar{}
-	}
-	if _, ok := j.jars[host]; !ok {
-		j.jars[host], _ = cookiejar.New(nil) // never fails without options
-	}
-	return j.jars[host]
-}
-
-func (j *hostJar) SetCookies(u *url.URL, cs []*http.Cookie) { j.jar(u.Host).SetCookies(u, cs) }
-func (j *hostJar) Cookies(u *url.URL) []*http.Cookie        { return j.jar(u.Host).Cookies(u) }
-
 // browser follows redirects only between the app and the emulator.
 type browser struct {
 	t      *testing.T
@@ -147,7 +122,7 @@ func newBrowser(t *testing.T, c *cluster) *browser {
 	t.Cleanup(tr.CloseIdleConnections)
 	return &browser{t: t, c: c, client: &http.Client{
 		Transport:     tr,
-		Jar:           &hostJar{},
+		Jar:           kindetest.NewCookieJar(),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 }
@@ -155,40 +130,15 @@ func newBrowser(t *testing.T, c *cluster) *browser {
 // get loads path like a browser and returns the final status, URL and body.
 func (b *browser) get(path string) (int, *url.URL, string) {
 	b.t.Helper()
-	u, err := url.Parse(b.c.url + path)
+	hops, offsite, err := kindetest.Browse(b.client, b.c.url+path, http.Header{"Accept": {"text/html"}}, b.c.url, b.c.srv.URL())
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	for range 20 {
-		req, err := http.NewRequest(http.MethodGet, u.String(), nil)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		req.Header.Set("Accept", "text/html")
-		resp, err := b.client.Do(req)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		loc := resp.Header.Get("Location")
-		if resp.StatusCode/100 != 3 || loc == "" {
-			return resp.StatusCode, u, string(body)
-		}
-		next, err := u.Parse(loc)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		if origin := next.Scheme + "://" + next.Host; origin != b.c.url && origin != b.c.srv.URL() {
-			b.t.Fatalf("%s redirected off-site to %s", u, next)
-		}
-		u = next
+	last := hops[len(hops)-1]
+	if offsite != "" {
+		b.t.Fatalf("%s redirected off-site to %s", last.URL, offsite)
 	}
-	b.t.Fatalf("too many redirects loading %s", path)
-	return 0, nil, ""
+	return last.Status, last.URL, last.Body
 }
 
 func (b *browser) want(path, body string) {
