@@ -666,27 +666,42 @@ func (s *Server) mListRoles(w http.ResponseWriter, r *http.Request, _ map[string
 }
 
 func (s *Server) mCreateRole(w http.ResponseWriter, r *http.Request, _ map[string]string) {
-	var body struct {
-		Name        string `json:"name"`
-		Key         string `json:"key"`
-		Description string `json:"description"`
-		IsDefault   bool   `json:"is_default_role"`
-	}
+	s.createKeyed(w, r, "Role", "ROLE", func(b keyedBody) (kv, bool) {
+		if _, dup := s.st.roles[b.Key]; dup {
+			return nil, false
+		}
+		rl := s.st.addRole(Role{Key: b.Key, Name: b.Name, Description: b.Description, IsDefault: b.IsDefault})
+		return kv{"role": kv{"id": rl.ID}}, true
+	})
+}
+
+// keyedBody is the request body that creates a role or a permission.
+type keyedBody struct {
+	Name        string `json:"name"`
+	Key         string `json:"key"`
+	Description string `json:"description"`
+	IsDefault   bool   `json:"is_default_role"`
+}
+
+// createKeyed handles the creation of a role or permission: the body must
+// name a key and a name, and add must report false for a key already in use.
+func (s *Server) createKeyed(w http.ResponseWriter, r *http.Request, what, code string, add func(keyedBody) (kv, bool)) {
+	var body keyedBody
 	if !decodeBody(w, r, &body) {
 		return
 	}
 	if body.Key == "" || body.Name == "" {
-		writeAPIError(w, http.StatusBadRequest, "KEY_AND_NAME_REQUIRED", "Role name and key are required")
+		writeAPIError(w, http.StatusBadRequest, "KEY_AND_NAME_REQUIRED", what+" name and key are required")
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, dup := s.st.roles[body.Key]; dup {
-		writeAPIError(w, http.StatusBadRequest, "ROLE_KEY_EXISTS", "A role with this key already exists")
+	out, ok := add(body)
+	if !ok {
+		writeAPIError(w, http.StatusBadRequest, code+"_KEY_EXISTS", "A "+strings.ToLower(what)+" with this key already exists")
 		return
 	}
-	rl := s.st.addRole(Role{Key: body.Key, Name: body.Name, Description: body.Description, IsDefault: body.IsDefault})
-	writeJSON(w, http.StatusCreated, success(kv{"role": kv{"id": rl.ID}}))
+	writeJSON(w, http.StatusCreated, success(out))
 }
 
 func (s *Server) mListPerms(w http.ResponseWriter, r *http.Request, _ map[string]string) {
@@ -699,26 +714,13 @@ func (s *Server) mListPerms(w http.ResponseWriter, r *http.Request, _ map[string
 }
 
 func (s *Server) mCreatePerm(w http.ResponseWriter, r *http.Request, _ map[string]string) {
-	var body struct {
-		Name        string `json:"name"`
-		Key         string `json:"key"`
-		Description string `json:"description"`
-	}
-	if !decodeBody(w, r, &body) {
-		return
-	}
-	if body.Key == "" || body.Name == "" {
-		writeAPIError(w, http.StatusBadRequest, "KEY_AND_NAME_REQUIRED", "Permission name and key are required")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, dup := s.st.perms[body.Key]; dup {
-		writeAPIError(w, http.StatusBadRequest, "PERMISSION_KEY_EXISTS", "A permission with this key already exists")
-		return
-	}
-	s.st.addPermission(Permission{Key: body.Key, Name: body.Name, Description: body.Description})
-	writeJSON(w, http.StatusCreated, success(nil))
+	s.createKeyed(w, r, "Permission", "PERMISSION", func(b keyedBody) (kv, bool) {
+		if _, dup := s.st.perms[b.Key]; dup {
+			return nil, false
+		}
+		s.st.addPermission(Permission{Key: b.Key, Name: b.Name, Description: b.Description})
+		return nil, true
+	})
 }
 
 var errFlagValue = errors.New("value does not match the flag type")
