@@ -41,7 +41,7 @@ func signIn(b testing.TB, f *fixture, w *kinde.Web) []*http.Cookie {
 	}
 	var session []*http.Cookie
 	for _, c := range rec.Result().Cookies() {
-		if strings.HasPrefix(c.Name, kinde.DefaultSessionCookie) && c.Value != "" {
+		if strings.HasPrefix(c.Name, "kinde_session") && c.Value != "" {
 			session = append(session, c)
 		}
 	}

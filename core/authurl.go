@@ -46,9 +46,9 @@ var marketingParams = []string{
 	"fbclid", "li_fat_id", "msclkid", "twclid", "ttclid",
 }
 
-// IsMarketingParam reports whether name is one of the attribution parameters
+// isMarketingParam reports whether name is one of the attribution parameters
 // Kinde accepts (utm_*, gclid, fbclid, …).
-func IsMarketingParam(name string) bool { return slices.Contains(marketingParams, name) }
+func isMarketingParam(name string) bool { return slices.Contains(marketingParams, name) }
 
 func setParam(name, value string) AuthOption {
 	return func(p *authParams) error {
@@ -150,7 +150,7 @@ func WithSupportsReauth() AuthOption { return setParam("supports_reauth", "true"
 // returned in reauth_state (base64 JSON). Invalid input is an error.
 func WithReauthState(state string) AuthOption {
 	return func(p *authParams) error {
-		v, err := DecodeReauthState(state)
+		v, err := decodeReauthState(state)
 		if err != nil {
 			return err
 		}
@@ -172,7 +172,7 @@ func WithPricingTableKey(key string) AuthOption { return setParam("pricing_table
 func WithMarketing(params map[string]string) AuthOption {
 	return func(p *authParams) error {
 		for k, v := range params {
-			if !IsMarketingParam(k) {
+			if !isMarketingParam(k) {
 				return fmt.Errorf("kinde: %q is not a marketing parameter Kinde accepts", k)
 			}
 			if v != "" {
@@ -217,10 +217,10 @@ var reauthParamNames = []string{
 	"invitation_code", "is_invitation",
 }
 
-// DecodeReauthState decodes Kinde's reauth_state (base64 of a JSON object)
+// decodeReauthState decodes Kinde's reauth_state (base64 of a JSON object)
 // into authorize parameters. Keys the SDK owns, such as redirect_uri or
 // state, are dropped; unknown keys are ignored.
-func DecodeReauthState(s string) (url.Values, error) {
+func decodeReauthState(s string) (url.Values, error) {
 	if len(s) > 8192 {
 		return nil, fmt.Errorf("kinde: reauth_state is too long")
 	}
@@ -290,7 +290,7 @@ func (c *Client) AuthURL(opts ...AuthOption) (*AuthRequest, error) {
 		}
 	}
 	if p.redirect == "" {
-		return nil, &ConfigError{Field: "RedirectURL", Env: EnvRedirectURL, Reason: "is required to sign in: set it to your callback URL, e.g. http://localhost:8080/api/auth/kinde_callback, and register it in Kinde"}
+		return nil, &ConfigError{Field: "RedirectURL", Env: envRedirectURL, Reason: "is required to sign in: set it to your callback URL, e.g. http://localhost:8080/api/auth/kinde_callback, and register it in Kinde"}
 	}
 	req := &AuthRequest{State: randomString(32), Nonce: randomString(16), RedirectURL: p.redirect}
 	q := p.q

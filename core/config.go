@@ -13,37 +13,34 @@ import (
 
 // Default values used when the matching Config field is left empty.
 const (
-	DefaultAuthorizePath   = "/oauth2/auth"
-	DefaultTokenPath       = "/oauth2/token"
-	DefaultJWKSPath        = "/.well-known/jwks"
-	DefaultLogoutPath      = "/logout"
-	DefaultUserProfilePath = "/oauth2/v2/user_profile"
-	DefaultRevokePath      = "/oauth2/revoke"
-	DefaultIntrospectPath  = "/oauth2/introspect"
-	DefaultDeviceAuthPath  = "/oauth2/device/auth"
+	defaultAuthorizePath   = "/oauth2/auth"
+	defaultTokenPath       = "/oauth2/token"
+	defaultJWKSPath        = "/.well-known/jwks"
+	defaultLogoutPath      = "/logout"
+	defaultUserProfilePath = "/oauth2/v2/user_profile"
+	defaultRevokePath      = "/oauth2/revoke"
+	defaultIntrospectPath  = "/oauth2/introspect"
+	defaultDeviceAuthPath  = "/oauth2/device/auth"
 
-	// DefaultLeeway is the clock skew tolerated when checking exp, nbf and iat.
-	DefaultLeeway = 30 * time.Second
-	// DefaultJWKSRefreshInterval is the minimum time between two JWKS fetches
+	// defaultLeeway is the clock skew tolerated when checking exp, nbf and iat.
+	defaultLeeway = 30 * time.Second
+	// defaultJWKSRefreshInterval is the minimum time between two JWKS fetches
 	// caused by tokens signed with a key id the cache does not know.
-	DefaultJWKSRefreshInterval = time.Minute
-	// DefaultJWKSMaxAge is how long a fetched key set is used before it is
+	defaultJWKSRefreshInterval = time.Minute
+	// defaultJWKSMaxAge is how long a fetched key set is used before it is
 	// refreshed in the background.
-	DefaultJWKSMaxAge = time.Hour
-	// DefaultHTTPTimeout bounds every request the SDK makes to Kinde when the
+	defaultJWKSMaxAge = time.Hour
+	// defaultHTTPTimeout bounds every request the SDK makes to Kinde when the
 	// caller supplies no HTTP client of its own.
-	DefaultHTTPTimeout = 10 * time.Second
-	// DefaultTokenCacheSize is the number of verified tokens kept in memory.
-	DefaultTokenCacheSize = 10000
+	defaultHTTPTimeout = 10 * time.Second
+	// defaultTokenCacheSize is the number of verified tokens kept in memory.
+	defaultTokenCacheSize = 10000
 )
 
-// DefaultScopes are requested at sign-in when Config.Scopes is empty. Kinde
-// uses "offline" (not "offline_access") to issue refresh tokens.
-var defaultScopes = []string{"openid", "offline", "email", "profile"}
-
-// DefaultScopes returns the scopes requested when Config.Scopes is empty:
-// openid, offline, email and profile.
-func DefaultScopes() []string { return append([]string(nil), defaultScopes...) }
+// defaultScopes returns the scopes requested at sign-in when Config.Scopes
+// is empty. Kinde uses "offline" (not "offline_access") to issue refresh
+// tokens.
+func defaultScopes() []string { return []string{"openid", "offline", "email", "profile"} }
 
 // Config holds everything the SDK needs to talk to one Kinde business (or
 // environment). Only Domain and ClientID are always required; a web
@@ -147,17 +144,17 @@ type Config struct {
 
 // Environment variables read by ConfigFromEnv.
 const (
-	EnvDomain                 = "KINDE_DOMAIN"
-	EnvClientID               = "KINDE_CLIENT_ID"
-	EnvClientSecret           = "KINDE_CLIENT_SECRET"
-	EnvRedirectURL            = "KINDE_REDIRECT_URL"
-	EnvPostLogoutRedirectURL  = "KINDE_POST_LOGOUT_REDIRECT_URL"
-	EnvAudience               = "KINDE_AUDIENCE"
-	EnvScope                  = "KINDE_SCOPE"
-	EnvManagementClientID     = "KINDE_MANAGEMENT_CLIENT_ID"
-	EnvManagementClientSecret = "KINDE_MANAGEMENT_CLIENT_SECRET"
-	EnvSessionSecret          = "KINDE_SESSION_SECRET"
-	EnvDebug                  = "KINDE_DEBUG"
+	envDomain                 = "KINDE_DOMAIN"
+	envClientID               = "KINDE_CLIENT_ID"
+	envClientSecret           = "KINDE_CLIENT_SECRET"
+	envRedirectURL            = "KINDE_REDIRECT_URL"
+	envPostLogoutRedirectURL  = "KINDE_POST_LOGOUT_REDIRECT_URL"
+	envAudience               = "KINDE_AUDIENCE"
+	envScope                  = "KINDE_SCOPE"
+	envManagementClientID     = "KINDE_MANAGEMENT_CLIENT_ID"
+	envManagementClientSecret = "KINDE_MANAGEMENT_CLIENT_SECRET"
+	envSessionSecret          = "KINDE_SESSION_SECRET"
+	envDebug                  = "KINDE_DEBUG"
 )
 
 // ConfigFromEnv returns a Config filled from the KINDE_* environment
@@ -173,21 +170,21 @@ func configFromLookup(lookup func(string) (string, bool)) Config {
 		return strings.TrimSpace(v)
 	}
 	cfg := Config{
-		Domain:                 get(EnvDomain),
-		ClientID:               get(EnvClientID),
-		ClientSecret:           get(EnvClientSecret),
-		RedirectURL:            get(EnvRedirectURL),
-		PostLogoutRedirectURL:  get(EnvPostLogoutRedirectURL),
-		ManagementClientID:     get(EnvManagementClientID),
-		ManagementClientSecret: get(EnvManagementClientSecret),
+		Domain:                 get(envDomain),
+		ClientID:               get(envClientID),
+		ClientSecret:           get(envClientSecret),
+		RedirectURL:            get(envRedirectURL),
+		PostLogoutRedirectURL:  get(envPostLogoutRedirectURL),
+		ManagementClientID:     get(envManagementClientID),
+		ManagementClientSecret: get(envManagementClientSecret),
 	}
-	if s := get(EnvScope); s != "" {
+	if s := get(envScope); s != "" {
 		cfg.Scopes = strings.Fields(s)
 	}
-	if a := get(EnvAudience); a != "" {
+	if a := get(envAudience); a != "" {
 		cfg.Audience = splitList(a)
 	}
-	if s := get(EnvSessionSecret); s != "" {
+	if s := get(envSessionSecret); s != "" {
 		secrets := strings.Split(s, ",")
 		cfg.SessionSecret = strings.TrimSpace(secrets[0])
 		for _, p := range secrets[1:] {
@@ -196,7 +193,7 @@ func configFromLookup(lookup func(string) (string, bool)) Config {
 			}
 		}
 	}
-	switch strings.ToLower(get(EnvDebug)) {
+	switch strings.ToLower(get(envDebug)) {
 	case "1", "true", "yes", "on":
 		cfg.Debug = true
 	}
@@ -225,26 +222,26 @@ type endpoints struct {
 func normalizeDomain(domain string) (*url.URL, error) {
 	d := strings.TrimSpace(domain)
 	if d == "" {
-		return nil, &ConfigError{Field: "Domain", Env: EnvDomain, Reason: "is required: set it to your Kinde domain, for example https://yourbusiness.kinde.com"}
+		return nil, &ConfigError{Field: "Domain", Env: envDomain, Reason: "is required: set it to your Kinde domain, for example https://yourbusiness.kinde.com"}
 	}
 	if !strings.Contains(d, "://") {
 		d = "https://" + d
 	}
 	u, err := url.Parse(d)
 	if err != nil || u.Host == "" {
-		return nil, &ConfigError{Field: "Domain", Env: EnvDomain, Reason: fmt.Sprintf("%q is not a valid domain: use a form like https://yourbusiness.kinde.com", domain)}
+		return nil, &ConfigError{Field: "Domain", Env: envDomain, Reason: fmt.Sprintf("%q is not a valid domain: use a form like https://yourbusiness.kinde.com", domain)}
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !isLoopbackHost(u.Hostname()) {
-			return nil, &ConfigError{Field: "Domain", Env: EnvDomain, Reason: fmt.Sprintf("%q uses plain http, which is allowed only for loopback hosts (localhost, 127.0.0.1, ::1): use https", domain)}
+			return nil, &ConfigError{Field: "Domain", Env: envDomain, Reason: fmt.Sprintf("%q uses plain http, which is allowed only for loopback hosts (localhost, 127.0.0.1, ::1): use https", domain)}
 		}
 	default:
-		return nil, &ConfigError{Field: "Domain", Env: EnvDomain, Reason: fmt.Sprintf("%q must use https", domain)}
+		return nil, &ConfigError{Field: "Domain", Env: envDomain, Reason: fmt.Sprintf("%q must use https", domain)}
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, &ConfigError{Field: "Domain", Env: EnvDomain, Reason: fmt.Sprintf("%q must be a bare origin such as https://yourbusiness.kinde.com (no user, query or fragment)", domain)}
+		return nil, &ConfigError{Field: "Domain", Env: envDomain, Reason: fmt.Sprintf("%q must be a bare origin such as https://yourbusiness.kinde.com (no user, query or fragment)", domain)}
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
@@ -293,14 +290,14 @@ func (cfg *Config) endpoints() (endpoints, error) {
 		val, def string
 		name     string
 	}{
-		{&e.authorize, cfg.AuthorizePath, DefaultAuthorizePath, "AuthorizePath"},
-		{&e.token, cfg.TokenPath, DefaultTokenPath, "TokenPath"},
-		{&e.jwks, cfg.JWKSPath, DefaultJWKSPath, "JWKSPath"},
-		{&e.logout, cfg.LogoutPath, DefaultLogoutPath, "LogoutPath"},
-		{&e.profile, cfg.UserProfilePath, DefaultUserProfilePath, "UserProfilePath"},
-		{&e.revoke, cfg.RevokePath, DefaultRevokePath, "RevokePath"},
-		{&e.introspect, cfg.IntrospectPath, DefaultIntrospectPath, "IntrospectPath"},
-		{&e.deviceAuth, cfg.DeviceAuthPath, DefaultDeviceAuthPath, "DeviceAuthPath"},
+		{&e.authorize, cfg.AuthorizePath, defaultAuthorizePath, "AuthorizePath"},
+		{&e.token, cfg.TokenPath, defaultTokenPath, "TokenPath"},
+		{&e.jwks, cfg.JWKSPath, defaultJWKSPath, "JWKSPath"},
+		{&e.logout, cfg.LogoutPath, defaultLogoutPath, "LogoutPath"},
+		{&e.profile, cfg.UserProfilePath, defaultUserProfilePath, "UserProfilePath"},
+		{&e.revoke, cfg.RevokePath, defaultRevokePath, "RevokePath"},
+		{&e.introspect, cfg.IntrospectPath, defaultIntrospectPath, "IntrospectPath"},
+		{&e.deviceAuth, cfg.DeviceAuthPath, defaultDeviceAuthPath, "DeviceAuthPath"},
 	} {
 		if *f.dst, err = resolveEndpoint(base, f.val, f.def, f.name); err != nil {
 			return endpoints{}, err
@@ -334,43 +331,43 @@ func (cfg *Config) validate() (endpoints, error) {
 		return e, err
 	}
 	if strings.TrimSpace(cfg.ClientID) == "" {
-		return e, &ConfigError{Field: "ClientID", Env: EnvClientID, Reason: "is required: copy it from your application's details in the Kinde dashboard"}
+		return e, &ConfigError{Field: "ClientID", Env: envClientID, Reason: "is required: copy it from your application's details in the Kinde dashboard"}
 	}
-	if err := validateAbsoluteURL(cfg.RedirectURL, "RedirectURL", EnvRedirectURL); err != nil {
+	if err := validateAbsoluteURL(cfg.RedirectURL, "RedirectURL", envRedirectURL); err != nil {
 		return e, err
 	}
-	if err := validateAbsoluteURL(cfg.PostLogoutRedirectURL, "PostLogoutRedirectURL", EnvPostLogoutRedirectURL); err != nil {
+	if err := validateAbsoluteURL(cfg.PostLogoutRedirectURL, "PostLogoutRedirectURL", envPostLogoutRedirectURL); err != nil {
 		return e, err
 	}
 	if len(cfg.Scopes) == 0 {
-		cfg.Scopes = DefaultScopes()
+		cfg.Scopes = defaultScopes()
 	}
 	for _, s := range cfg.Scopes {
 		if s == "" || strings.ContainsAny(s, " \t\n\"\\") {
-			return e, &ConfigError{Field: "Scopes", Env: EnvScope, Reason: fmt.Sprintf("scope %q is not valid: scopes are single words such as openid or offline", s)}
+			return e, &ConfigError{Field: "Scopes", Env: envScope, Reason: fmt.Sprintf("scope %q is not valid: scopes are single words such as openid or offline", s)}
 		}
 	}
 	for _, a := range cfg.Audience {
 		if strings.TrimSpace(a) == "" {
-			return e, &ConfigError{Field: "Audience", Env: EnvAudience, Reason: "contains an empty audience"}
+			return e, &ConfigError{Field: "Audience", Env: envAudience, Reason: "contains an empty audience"}
 		}
 	}
 	if cfg.Leeway == 0 {
-		cfg.Leeway = DefaultLeeway
+		cfg.Leeway = defaultLeeway
 	} else if cfg.Leeway < 0 {
 		cfg.Leeway = 0
 	}
 	if cfg.JWKSRefreshInterval <= 0 {
-		cfg.JWKSRefreshInterval = DefaultJWKSRefreshInterval
+		cfg.JWKSRefreshInterval = defaultJWKSRefreshInterval
 	}
 	if cfg.JWKSMaxAge <= 0 {
-		cfg.JWKSMaxAge = DefaultJWKSMaxAge
+		cfg.JWKSMaxAge = defaultJWKSMaxAge
 	}
 	if cfg.TokenCacheSize == 0 {
-		cfg.TokenCacheSize = DefaultTokenCacheSize
+		cfg.TokenCacheSize = defaultTokenCacheSize
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
+		cfg.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

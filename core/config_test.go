@@ -36,7 +36,7 @@ func TestConfigDomainForms(t *testing.T) {
 				if !errors.As(err, &ce) {
 					t.Fatalf("err = %v, want *ConfigError", err)
 				}
-				if ce.Field != "Domain" || ce.Env != EnvDomain || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "KINDE_DOMAIN") {
+				if ce.Field != "Domain" || ce.Env != envDomain || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "KINDE_DOMAIN") {
 					t.Fatalf("err = %q, want field Domain, KINDE_DOMAIN and %q", err, tt.wantErr)
 				}
 				return
@@ -62,12 +62,12 @@ func TestConfigValidation(t *testing.T) {
 		field  string
 		env    string
 	}{
-		{"missing client id", func(c *Config) { c.ClientID = " " }, "ClientID", EnvClientID},
-		{"relative redirect", func(c *Config) { c.RedirectURL = "/callback" }, "RedirectURL", EnvRedirectURL},
-		{"http redirect off loopback", func(c *Config) { c.RedirectURL = "http://example.com/cb" }, "RedirectURL", EnvRedirectURL},
-		{"bad logout url", func(c *Config) { c.PostLogoutRedirectURL = "javascript:alert(1)" }, "PostLogoutRedirectURL", EnvPostLogoutRedirectURL},
-		{"scope with space", func(c *Config) { c.Scopes = []string{"openid email"} }, "Scopes", EnvScope},
-		{"empty audience", func(c *Config) { c.Audience = []string{""} }, "Audience", EnvAudience},
+		{"missing client id", func(c *Config) { c.ClientID = " " }, "ClientID", envClientID},
+		{"relative redirect", func(c *Config) { c.RedirectURL = "/callback" }, "RedirectURL", envRedirectURL},
+		{"http redirect off loopback", func(c *Config) { c.RedirectURL = "http://example.com/cb" }, "RedirectURL", envRedirectURL},
+		{"bad logout url", func(c *Config) { c.PostLogoutRedirectURL = "javascript:alert(1)" }, "PostLogoutRedirectURL", envPostLogoutRedirectURL},
+		{"scope with space", func(c *Config) { c.Scopes = []string{"openid email"} }, "Scopes", envScope},
+		{"empty audience", func(c *Config) { c.Audience = []string{""} }, "Audience", envAudience},
 		{"bad token path", func(c *Config) { c.TokenPath = "http://evil.example/token" }, "TokenPath", ""},
 	}
 	for _, tt := range tests {
@@ -89,7 +89,7 @@ func TestConfigDefaults(t *testing.T) {
 	if strings.Join(cfg.Scopes, " ") != "openid offline email profile" {
 		t.Errorf("scopes = %v", cfg.Scopes)
 	}
-	if cfg.Leeway != DefaultLeeway || cfg.HTTPClient == nil || cfg.Logger == nil || cfg.Now == nil {
+	if cfg.Leeway != defaultLeeway || cfg.HTTPClient == nil || cfg.Logger == nil || cfg.Now == nil {
 		t.Errorf("defaults not filled: %+v", cfg)
 	}
 	if c.ep.authorize != "https://acme.kinde.com/oauth2/auth" || c.ep.token != "https://acme.kinde.com/oauth2/token" ||
@@ -104,9 +104,9 @@ func TestConfigDefaults(t *testing.T) {
 
 func TestConfigFromEnv(t *testing.T) {
 	env := map[string]string{
-		EnvDomain: " acme.kinde.com ", EnvClientID: "cid", EnvClientSecret: "sec", EnvRedirectURL: "http://localhost:8080/cb",
-		EnvPostLogoutRedirectURL: "http://localhost:8080", EnvAudience: "api1, api2", EnvScope: "openid email",
-		EnvManagementClientID: "mid", EnvManagementClientSecret: "msec", EnvSessionSecret: "new-secret, old-secret", EnvDebug: "true",
+		envDomain: " acme.kinde.com ", envClientID: "cid", envClientSecret: "sec", envRedirectURL: "http://localhost:8080/cb",
+		envPostLogoutRedirectURL: "http://localhost:8080", envAudience: "api1, api2", envScope: "openid email",
+		envManagementClientID: "mid", envManagementClientSecret: "msec", envSessionSecret: "new-secret, old-secret", envDebug: "true",
 	}
 	cfg := configFromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	want := Config{Domain: "acme.kinde.com", ClientID: "cid", ClientSecret: "sec", RedirectURL: "http://localhost:8080/cb",
@@ -122,7 +122,7 @@ func TestConfigFromEnv(t *testing.T) {
 		strings.Join(cfg.PreviousSessionSecrets, "|") != "old-secret" {
 		t.Fatalf("lists: %v %v %v", cfg.Audience, cfg.Scopes, cfg.PreviousSessionSecrets)
 	}
-	t.Setenv(EnvDomain, "env.kinde.com")
+	t.Setenv(envDomain, "env.kinde.com")
 	if ConfigFromEnv().Domain != "env.kinde.com" {
 		t.Fatal("ConfigFromEnv does not read the process environment")
 	}
@@ -271,7 +271,7 @@ func TestAuthURLRejects(t *testing.T) {
 	}
 	noRedirect := MustNew(Config{Domain: "acme.kinde.com", ClientID: "cid"})
 	var ce *ConfigError
-	if _, err := noRedirect.AuthURL(); !errors.As(err, &ce) || ce.Env != EnvRedirectURL {
+	if _, err := noRedirect.AuthURL(); !errors.As(err, &ce) || ce.Env != envRedirectURL {
 		t.Errorf("missing redirect: %v", err)
 	}
 	noPKCE := MustNew(Config{Domain: "acme.kinde.com", ClientID: "cid", RedirectURL: "http://localhost/cb", DisablePKCE: true})

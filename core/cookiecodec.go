@@ -16,19 +16,19 @@ import (
 	"time"
 )
 
-// Limits and defaults of [CookieCodec].
+// Limits and defaults of [cookieCodec].
 const (
-	// MinSecretLength is the shortest secret, in bytes, that [NewCookieCodec] accepts.
-	MinSecretLength = 32
+	// minSecretLength is the shortest secret, in bytes, that [newCookieCodec] accepts.
+	minSecretLength = 32
 
-	// DefaultCookieChunkSize is the default [CookieCodec.ChunkSize].
-	DefaultCookieChunkSize = 3800
+	// defaultCookieChunkSize is the default [cookieCodec.ChunkSize].
+	defaultCookieChunkSize = 3800
 
-	// DefaultMaxCookieChunks is the default [CookieCodec.MaxChunks].
-	DefaultMaxCookieChunks = 10
+	// defaultMaxCookieChunks is the default [cookieCodec.MaxChunks].
+	defaultMaxCookieChunks = 10
 
-	// DefaultSessionCookieLifetime is the default [CookieCodec.SessionCookieLifetime].
-	DefaultSessionCookieLifetime = 7 * 24 * time.Hour
+	// defaultSessionCookieLifetime is the default [cookieCodec.SessionCookieLifetime].
+	defaultSessionCookieLifetime = 7 * 24 * time.Hour
 
 	// maxCookieBytes is what one cookie may take: name, value and attributes.
 	maxCookieBytes = 4096
@@ -48,31 +48,31 @@ const (
 	chunkSeparator      = "."
 )
 
-// Errors of [CookieCodec]; they are returned wrapped, test them with errors.Is.
+// Errors of [cookieCodec]; they are returned wrapped, test them with errors.Is.
 var (
-	// ErrCookieInvalid means a cookie value could not be opened: it was altered or
+	// errCookieInvalid means a cookie value could not be opened: it was altered or
 	// truncated, was sealed for another cookie name, or was sealed with a secret
 	// that is no longer configured. Treat the request as signed out; if every user
 	// is affected, check that KINDE_SESSION_SECRET (and any previous secrets kept
 	// for rotation) is the same on all instances.
-	ErrCookieInvalid = errors.New("kinde: session cookie is invalid; the user needs to sign in again (if this happens to every user, check that KINDE_SESSION_SECRET is the same on every instance)")
+	errCookieInvalid = errors.New("kinde: session cookie is invalid; the user needs to sign in again (if this happens to every user, check that KINDE_SESSION_SECRET is the same on every instance)")
 
-	// ErrCookieExpired means a cookie value was genuine but is past the expiry
+	// errCookieExpired means a cookie value was genuine but is past the expiry
 	// sealed inside it. Treat the request as signed out.
-	ErrCookieExpired = errors.New("kinde: session cookie has expired; the user needs to sign in again")
+	errCookieExpired = errors.New("kinde: session cookie has expired; the user needs to sign in again")
 
 	// ErrSessionTooLarge means a session does not fit in the cookies a browser
-	// keeps. The returned error is a [*SessionTooLargeError].
+	// keeps. The returned error is a [*sessionTooLargeError].
 	ErrSessionTooLarge = errors.New("kinde: session is too large for cookies; use a server-side store (kinde.NewMemoryStore or redisstore) or request fewer scopes and claims")
 
-	// ErrSecretTooShort is returned (wrapped) by [NewCookieCodec] for a missing
-	// secret or one shorter than MinSecretLength.
-	ErrSecretTooShort = errors.New("KINDE_SESSION_SECRET must be at least 32 characters; generate one with `openssl rand -base64 48`")
+	// errSecretTooShort is returned (wrapped) by [newCookieCodec] for a missing
+	// secret or one shorter than minSecretLength.
+	errSecretTooShort = errors.New("KINDE_SESSION_SECRET must be at least 32 characters; generate one with `openssl rand -base64 48`")
 )
 
-// SessionTooLargeError reports a session that needs more cookies than
-// [CookieCodec.MaxChunks]. errors.Is(err, ErrSessionTooLarge) holds for it.
-type SessionTooLargeError struct {
+// sessionTooLargeError reports a session that needs more cookies than
+// [cookieCodec.MaxChunks]. errors.Is(err, ErrSessionTooLarge) holds for it.
+type sessionTooLargeError struct {
 	Name      string // cookie name
 	Size      int    // bytes of the sealed, encoded session
 	MaxChunks int    // cookies allowed
@@ -80,25 +80,25 @@ type SessionTooLargeError struct {
 }
 
 // Error describes the size and what to do about it.
-func (e *SessionTooLargeError) Error() string {
+func (e *sessionTooLargeError) Error() string {
 	return fmt.Sprintf("kinde: session cookie %q needs %d bytes, more than %d cookies of %d bytes hold; use a server-side store (kinde.NewMemoryStore or redisstore) or request fewer scopes and claims",
 		e.Name, e.Size, e.MaxChunks, e.ChunkSize)
 }
 
 // Is reports whether target is [ErrSessionTooLarge].
-func (e *SessionTooLargeError) Is(target error) bool { return target == ErrSessionTooLarge }
+func (e *sessionTooLargeError) Is(target error) bool { return target == ErrSessionTooLarge }
 
-// CookieOptions are the attributes of the cookies that [CookieCodec] writes. The zero
+// cookieOptions are the attributes of the cookies that [cookieCodec] writes. The zero
 // value is a host-only, HttpOnly, SameSite=Lax cookie for path "/" that lasts as long
 // as the browser session.
-type CookieOptions struct {
+type cookieOptions struct {
 	// Path defaults to "/".
 	Path string
 	// Domain is empty for a host-only cookie (recommended).
 	Domain string
 	// MaxAge is how long the cookie lives. It is also sealed inside the value, which
 	// stops being accepted after it. Zero makes a browser-session cookie whose
-	// sealed value lasts [CookieCodec.SessionCookieLifetime]; negative is an error.
+	// sealed value lasts [cookieCodec.SessionCookieLifetime]; negative is an error.
 	MaxAge time.Duration
 	// Secure restricts the cookie to https. Set it whenever the application is
 	// served over https.
@@ -110,24 +110,24 @@ type CookieOptions struct {
 	DisableHTTPOnly bool
 }
 
-// CookieCodec seals data into cookie values with AES-256-GCM and splits large values
+// cookieCodec seals data into cookie values with AES-256-GCM and splits large values
 // over several cookies. Each value is bound to its cookie name, so it is rejected
 // under any other name, and carries its expiry, so it is rejected after it.
 //
-// Create one with [NewCookieCodec], adjust the exported fields if needed, then use it
+// Create one with [newCookieCodec], adjust the exported fields if needed, then use it
 // from any number of goroutines; do not change the fields after first use.
-type CookieCodec struct {
+type cookieCodec struct {
 	// ChunkSize is the most bytes of value in one cookie. Encode lowers it further
 	// when the name and attributes would make a cookie longer than 4096 bytes.
-	// Default DefaultCookieChunkSize.
+	// Default defaultCookieChunkSize.
 	ChunkSize int
 	// MaxChunks is the most cookies one session may use, counting the first.
-	// Default DefaultMaxCookieChunks. Note that proxies often limit a request
+	// Default defaultMaxCookieChunks. Note that proxies often limit a request
 	// header to 8 KiB, which is about two full cookies; keep sessions small or use
 	// a server-side [Store].
 	MaxChunks int
 	// SessionCookieLifetime is how long a value from Encode is accepted when
-	// CookieOptions.MaxAge is zero. Default DefaultSessionCookieLifetime.
+	// cookieOptions.MaxAge is zero. Default defaultSessionCookieLifetime.
 	SessionCookieLifetime time.Duration
 
 	keys []cookieKey // keys[0] seals; all open
@@ -138,25 +138,25 @@ type cookieKey struct {
 	aead cipher.AEAD
 }
 
-// NewCookieCodec returns a codec keyed by secrets. The first secret seals new values;
+// newCookieCodec returns a codec keyed by secrets. The first secret seals new values;
 // every secret opens values, so to rotate, put the new secret first and keep the old
 // one after it until the cookies it sealed have expired. Each secret must be at least
-// MinSecretLength bytes; use [GenerateSecret] or `openssl rand -base64 48`.
+// minSecretLength bytes; use [GenerateSecret] or `openssl rand -base64 48`.
 //
 // A key is used for at most about 2^32 values; rotate the secret long before that.
-func NewCookieCodec(secrets ...string) (*CookieCodec, error) {
+func newCookieCodec(secrets ...string) (*cookieCodec, error) {
 	if len(secrets) == 0 {
-		return nil, fmt.Errorf("kinde: no session secret given: %w", ErrSecretTooShort)
+		return nil, fmt.Errorf("kinde: no session secret given: %w", errSecretTooShort)
 	}
-	c := &CookieCodec{
-		ChunkSize:             DefaultCookieChunkSize,
-		MaxChunks:             DefaultMaxCookieChunks,
-		SessionCookieLifetime: DefaultSessionCookieLifetime,
+	c := &cookieCodec{
+		ChunkSize:             defaultCookieChunkSize,
+		MaxChunks:             defaultMaxCookieChunks,
+		SessionCookieLifetime: defaultSessionCookieLifetime,
 		keys:                  make([]cookieKey, 0, len(secrets)),
 	}
 	for i, secret := range secrets {
-		if len(secret) < MinSecretLength {
-			return nil, fmt.Errorf("kinde: session secret %d of %d is %d characters: %w", i+1, len(secrets), len(secret), ErrSecretTooShort)
+		if len(secret) < minSecretLength {
+			return nil, fmt.Errorf("kinde: session secret %d of %d is %d characters: %w", i+1, len(secrets), len(secret), errSecretTooShort)
 		}
 		k, err := deriveCookieKey(secret)
 		if err != nil {
@@ -188,7 +188,7 @@ func deriveCookieKey(secret string) (cookieKey, error) {
 }
 
 // GenerateSecret returns a new random secret (48 random bytes, 64 characters of
-// URL-safe base64) suitable for KINDE_SESSION_SECRET and [NewCookieCodec].
+// URL-safe base64) suitable for KINDE_SESSION_SECRET and [newCookieCodec].
 func GenerateSecret() (string, error) {
 	b := make([]byte, 48)
 	if _, err := rand.Read(b); err != nil {
@@ -200,8 +200,8 @@ func GenerateSecret() (string, error) {
 // Seal encrypts plaintext for the cookie called name, to be accepted until expires.
 // The result is URL-safe base64 without padding, usable as a cookie value as is.
 // Values longer than MaxChunks cookies could carry are refused with a
-// [*SessionTooLargeError], so that whatever Seal returns, Open accepts.
-func (c *CookieCodec) Seal(name string, plaintext []byte, expires time.Time) (string, error) {
+// [*sessionTooLargeError], so that whatever Seal returns, Open accepts.
+func (c *cookieCodec) Seal(name string, plaintext []byte, expires time.Time) (string, error) {
 	if err := c.check(); err != nil {
 		return "", err
 	}
@@ -221,16 +221,16 @@ func (c *CookieCodec) Seal(name string, plaintext []byte, expires time.Time) (st
 	copy(out, header[:])
 	out = k.aead.Seal(out, nil, payload, cookieAAD(name, header))
 	if n := base64.RawURLEncoding.EncodedLen(len(out)); n > c.maxSealedLen() {
-		return "", &SessionTooLargeError{Name: name, Size: n, MaxChunks: c.MaxChunks, ChunkSize: maxCookieBytes}
+		return "", &sessionTooLargeError{Name: name, Size: n, MaxChunks: c.MaxChunks, ChunkSize: maxCookieBytes}
 	}
 	return base64.RawURLEncoding.EncodeToString(out), nil
 }
 
 // Open decrypts a value made by Seal for the cookie called name and returns the
-// plaintext. It returns an error wrapping [ErrCookieInvalid] when the value was not
+// plaintext. It returns an error wrapping [errCookieInvalid] when the value was not
 // sealed by one of the codec's secrets for this name, and one wrapping
-// [ErrCookieExpired] when now is at or after the sealed expiry.
-func (c *CookieCodec) Open(name, value string, now time.Time) ([]byte, error) {
+// [errCookieExpired] when now is at or after the sealed expiry.
+func (c *cookieCodec) Open(name, value string, now time.Time) ([]byte, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -268,7 +268,7 @@ func (c *CookieCodec) Open(name, value string, now time.Time) ([]byte, error) {
 	}
 	expires := time.UnixMilli(int64(binary.BigEndian.Uint64(payload)))
 	if !now.Before(expires) {
-		return nil, fmt.Errorf("kinde: cookie %q expired at %s: %w", name, expires.UTC().Format(time.RFC3339), ErrCookieExpired)
+		return nil, fmt.Errorf("kinde: cookie %q expired at %s: %w", name, expires.UTC().Format(time.RFC3339), errCookieExpired)
 	}
 	return payload[cookieExpiryLen:], nil
 }
@@ -277,10 +277,10 @@ func (c *CookieCodec) Open(name, value string, now time.Time) ([]byte, error) {
 // name alone when the value fits in one cookie, otherwise name, name.1, name.2, …
 // The first cookie then starts with the number of cookies, so Decode notices a
 // missing one. Each cookie, attributes included, stays within 4096 bytes. When more
-// than MaxChunks cookies would be needed, the error is a [*SessionTooLargeError].
+// than MaxChunks cookies would be needed, the error is a [*sessionTooLargeError].
 //
-// To replace a session that may have used more cookies before, use [CookieCodec.Replace].
-func (c *CookieCodec) Encode(name string, plaintext []byte, opts CookieOptions, now time.Time) ([]*http.Cookie, error) {
+// To replace a session that may have used more cookies before, use [cookieCodec.Replace].
+func (c *cookieCodec) Encode(name string, plaintext []byte, opts cookieOptions, now time.Time) ([]*http.Cookie, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -309,7 +309,7 @@ func (c *CookieCodec) Encode(name string, plaintext []byte, opts CookieOptions, 
 	}
 	n := (len(sealed) + chunkSize - 1) / chunkSize
 	if n > c.MaxChunks {
-		return nil, &SessionTooLargeError{Name: name, Size: len(sealed), MaxChunks: c.MaxChunks, ChunkSize: chunkSize}
+		return nil, &sessionTooLargeError{Name: name, Size: len(sealed), MaxChunks: c.MaxChunks, ChunkSize: chunkSize}
 	}
 	cookies := make([]*http.Cookie, 0, n)
 	for i := range n {
@@ -326,10 +326,10 @@ func (c *CookieCodec) Encode(name string, plaintext []byte, opts CookieOptions, 
 // Decode reads the cookies written by Encode through get, which returns the value of
 // the request cookie with the given name, and returns the plaintext. It returns an
 // error wrapping [ErrSessionNotFound] when the request has no cookie called name,
-// [ErrCookieInvalid] when a part is missing, altered or out of order, and
-// [ErrCookieExpired] when the sealed expiry has passed. Chunks beyond the count
+// [errCookieInvalid] when a part is missing, altered or out of order, and
+// [errCookieExpired] when the sealed expiry has passed. Chunks beyond the count
 // recorded in the first cookie (left over from a larger session) are ignored.
-func (c *CookieCodec) Decode(name string, get func(name string) (string, bool), now time.Time) ([]byte, error) {
+func (c *cookieCodec) Decode(name string, get func(name string) (string, bool), now time.Time) ([]byte, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -367,7 +367,7 @@ func (c *CookieCodec) Decode(name string, get func(name string) (string, bool), 
 // Replace is Encode followed by ClearCookies for the chunks that the request carries
 // but the new value no longer uses, so a session that shrinks leaves no stale
 // cookies behind. get reads request cookies, as for Decode.
-func (c *CookieCodec) Replace(name string, plaintext []byte, get func(name string) (string, bool), opts CookieOptions, now time.Time) ([]*http.Cookie, error) {
+func (c *cookieCodec) Replace(name string, plaintext []byte, get func(name string) (string, bool), opts cookieOptions, now time.Time) ([]*http.Cookie, error) {
 	cookies, err := c.Encode(name, plaintext, opts, now)
 	if err != nil {
 		return nil, err
@@ -385,12 +385,12 @@ func (c *CookieCodec) Replace(name string, plaintext []byte, get func(name strin
 // and every chunk of it (name.1, name.2, … up to MaxChunks) that the request
 // carries, as reported by get. Use the same opts as when the cookies were set, as
 // browsers match the path and domain. Invalid opts are replaced by the defaults.
-func (c *CookieCodec) ClearCookies(name string, get func(name string) (string, bool), opts CookieOptions) []*http.Cookie {
+func (c *cookieCodec) ClearCookies(name string, get func(name string) (string, bool), opts cookieOptions) []*http.Cookie {
 	opts, err := opts.normalize()
 	if err != nil {
-		opts = CookieOptions{Path: "/", SameSite: http.SameSiteLaxMode, Secure: opts.Secure}
+		opts = cookieOptions{Path: "/", SameSite: http.SameSiteLaxMode, Secure: opts.Secure}
 	}
-	chunks := DefaultMaxCookieChunks
+	chunks := defaultMaxCookieChunks
 	if c != nil && c.MaxChunks > 0 {
 		chunks = c.MaxChunks
 	}
@@ -406,28 +406,28 @@ func (c *CookieCodec) ClearCookies(name string, get func(name string) (string, b
 	return cookies
 }
 
-// check reports a codec that was not made by NewCookieCodec or whose fields were set
+// check reports a codec that was not made by newCookieCodec or whose fields were set
 // to nonsense.
-func (c *CookieCodec) check() error {
+func (c *cookieCodec) check() error {
 	switch {
 	case c == nil || len(c.keys) == 0:
 		return errors.New("kinde: cookie codec has no keys; create it with kinde.NewCookieCodec")
 	case c.ChunkSize < minChunkSize:
-		return fmt.Errorf("kinde: cookie codec ChunkSize %d is below %d; leave it at the default %d", c.ChunkSize, minChunkSize, DefaultCookieChunkSize)
+		return fmt.Errorf("kinde: cookie codec ChunkSize %d is below %d; leave it at the default %d", c.ChunkSize, minChunkSize, defaultCookieChunkSize)
 	case c.MaxChunks < 1:
-		return fmt.Errorf("kinde: cookie codec MaxChunks %d must be at least 1; leave it at the default %d", c.MaxChunks, DefaultMaxCookieChunks)
+		return fmt.Errorf("kinde: cookie codec MaxChunks %d must be at least 1; leave it at the default %d", c.MaxChunks, defaultMaxCookieChunks)
 	}
 	return nil
 }
 
 // maxSealedLen bounds what Open decodes, so hostile input costs little.
-func (c *CookieCodec) maxSealedLen() int {
+func (c *cookieCodec) maxSealedLen() int {
 	return c.MaxChunks * maxCookieBytes
 }
 
 // chunkSize returns the bytes of value per cookie: ChunkSize, lowered so that the
 // longest chunk name with its attributes and the count prefix fit in 4096 bytes.
-func (c *CookieCodec) chunkSize(name string, opts CookieOptions, now time.Time) (int, error) {
+func (c *cookieCodec) chunkSize(name string, opts cookieOptions, now time.Time) (int, error) {
 	longest := opts.cookie(chunkName(name, max(c.MaxChunks, 2)), "", now)
 	if err := longest.Valid(); err != nil {
 		return 0, fmt.Errorf("kinde: cookie %q: %w; check the cookie name, path and domain", name, err)
@@ -440,7 +440,7 @@ func (c *CookieCodec) chunkSize(name string, opts CookieOptions, now time.Time) 
 	return size, nil
 }
 
-func (o CookieOptions) normalize() (CookieOptions, error) {
+func (o cookieOptions) normalize() (cookieOptions, error) {
 	if o.Path == "" {
 		o.Path = "/"
 	}
@@ -456,7 +456,7 @@ func (o CookieOptions) normalize() (CookieOptions, error) {
 	return o, nil
 }
 
-func (o CookieOptions) cookie(name, value string, now time.Time) *http.Cookie {
+func (o cookieOptions) cookie(name, value string, now time.Time) *http.Cookie {
 	ck := &http.Cookie{
 		Name:     name,
 		Value:    value,
@@ -473,7 +473,7 @@ func (o CookieOptions) cookie(name, value string, now time.Time) *http.Cookie {
 	return ck
 }
 
-func (o CookieOptions) expired(name string) *http.Cookie {
+func (o cookieOptions) expired(name string) *http.Cookie {
 	ck := o.cookie(name, "", time.Time{})
 	ck.MaxAge = -1
 	ck.Expires = time.Unix(0, 0).UTC()
@@ -489,7 +489,7 @@ func cookieAAD(name string, header [cookieHeaderLen]byte) []byte {
 }
 
 func cookieInvalid(name, reason string) error {
-	return fmt.Errorf("kinde: cookie %q: %s: %w", name, reason, ErrCookieInvalid)
+	return fmt.Errorf("kinde: cookie %q: %s: %w", name, reason, errCookieInvalid)
 }
 
 func chunkName(name string, i int) string {

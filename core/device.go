@@ -51,34 +51,6 @@ type DeviceAuth struct {
 	sleep func(context.Context, time.Duration) error
 }
 
-// DeviceOption customises StartDeviceAuth.
-type DeviceOption func(*deviceParams)
-
-type deviceParams struct {
-	scopes   []string
-	audience []string
-	sleep    func(context.Context, time.Duration) error
-}
-
-// WithDeviceScopes requests these scopes instead of Config.Scopes.
-func WithDeviceScopes(scopes ...string) DeviceOption {
-	return func(p *deviceParams) { p.scopes = append([]string(nil), scopes...) }
-}
-
-// WithDeviceAudience requests access tokens for these APIs instead of
-// Config.Audience.
-func WithDeviceAudience(audience ...string) DeviceOption {
-	return func(p *deviceParams) { p.audience = append([]string(nil), audience...) }
-}
-
-// WithPollSleep replaces the wait between two polls of PollDeviceToken.
-// sleep must return after d has passed, or earlier with ctx.Err() when ctx
-// ends. Tests use it to run a device sign-in without waiting; programs can use
-// it to show progress.
-func WithPollSleep(sleep func(ctx context.Context, d time.Duration) error) DeviceOption {
-	return func(p *deviceParams) { p.sleep = sleep }
-}
-
 // deviceAuthResponse is the JSON of RFC 8628 §3.2.
 type deviceAuthResponse struct {
 	DeviceCode              string      `json:"device_code"`
@@ -93,7 +65,7 @@ type deviceAuthResponse struct {
 // StartDeviceAuth begins a device sign-in for a program without a browser
 // of its own, such as a command-line tool. It asks Kinde's device
 // authorization endpoint for a user code with Config.Scopes and
-// Config.Audience (unless options replace them). Show the user
+// Config.Audience (WithScopes and WithAudience replace them). Show the user
 // DeviceAuth.UserCode and DeviceAuth.VerificationURI, then call
 // Back-off of PollDeviceToken when Kinde does not answer at all.
 const (
@@ -103,12 +75,18 @@ const (
 
 // PollDeviceToken. The Kinde application must be of type "device"; a
 // client secret is sent only when Config.ClientSecret is set.
-func (c *Client) StartDeviceAuth(ctx context.Context, opts ...DeviceOption) (*DeviceAuth, error) {
-	p := deviceParams{scopes: c.cfg.Scopes, audience: c.cfg.Audience}
+func (c *Client) StartDeviceAuth(ctx context.Context, opts ...AuthOption) (*DeviceAuth, error) {
+	p := authParams{q: url.Values{}, scopes: c.cfg.Scopes, audiences: c.cfg.Audience}
 	for _, o := range opts {
-		if o != nil {
-			o(&p)
+		if o == nil {
+			continue
 		}
+		if err := o(&p); err != nil {
+			return nil, err
+		}
+	}
+	if len(p.q) > 0 || p.redirect != "" {
+		return nil, fmt.Errorf("kinde: StartDeviceAuth takes only WithScopes and WithAudience; the other sign-in options apply to browser sign-ins")
 	}
 	form := url.Values{"client_id": {c.cfg.ClientID}}
 	if c.cfg.ClientSecret != "" {
@@ -117,7 +95,7 @@ func (c *Client) StartDeviceAuth(ctx context.Context, opts ...DeviceOption) (*De
 	if len(p.scopes) > 0 {
 		form.Set("scope", strings.Join(p.scopes, " "))
 	}
-	for _, a := range p.audience {
+	for _, a := range p.audiences {
 		form.Add("audience", a)
 	}
 	var r deviceAuthResponse
@@ -128,7 +106,6 @@ func (c *Client) StartDeviceAuth(ctx context.Context, opts ...DeviceOption) (*De
 	if err != nil {
 		return nil, err
 	}
-	da.sleep = p.sleep
 	c.debug(ctx, "device authorization started", "expires_at", da.ExpiresAt, "interval", da.Interval)
 	return da, nil
 }

@@ -245,10 +245,11 @@ func TestPollDeviceToken(t *testing.T) {
 			ctx := context.Background()
 			var da *kinde.DeviceAuth
 			fs := &fakeSleep{srv: e.srv, advance: tt.advance, onWait: func(n int) { tt.setup(e, da, n) }}
-			da, err := e.client.StartDeviceAuth(ctx, kinde.WithPollSleep(fs.sleep))
+			da, err := e.client.StartDeviceAuth(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
+			kinde.SetDeviceSleep(da, fs.sleep)
 			if tt.prepare != nil {
 				tt.prepare(da)
 			}
@@ -320,7 +321,7 @@ func TestStartDeviceAuthRequest(t *testing.T) {
 	tests := []struct {
 		name       string
 		mutate     func(*kinde.Config)
-		opts       []kinde.DeviceOption
+		opts       []kinde.AuthOption
 		wantScope  string
 		wantAud    []string
 		wantSecret string
@@ -341,7 +342,7 @@ func TestStartDeviceAuthRequest(t *testing.T) {
 		{
 			name:      "options replace the config",
 			mutate:    func(c *kinde.Config) { c.Audience = []string{"api-a"} },
-			opts:      []kinde.DeviceOption{kinde.WithDeviceScopes("openid"), kinde.WithDeviceAudience("api-c")},
+			opts:      []kinde.AuthOption{kinde.WithScopes("openid"), kinde.WithAudience("api-c")},
 			wantScope: "openid",
 			wantAud:   []string{"api-c"},
 		},

@@ -120,6 +120,10 @@ var (
 	ErrInvalidClient = errors.New("kinde: invalid client")
 	// ErrRateLimited matches replies with HTTP status 429.
 	ErrRateLimited = errors.New("kinde: rate limited")
+	// ErrInvalidCallback means the parameters Kinde sent to the redirect URL
+	// do not belong to the sign-in request given to ExchangeCode: another
+	// state, another issuer, several values, or no code.
+	ErrInvalidCallback = errors.New("kinde: the callback does not belong to this sign-in request")
 	// ErrNoRefreshToken is returned by Refresh when the tokens carry no
 	// refresh token; request the "offline" scope to get one.
 	ErrNoRefreshToken = errors.New("kinde: no refresh token: request the \"offline\" scope at sign-in to get one")

@@ -152,8 +152,7 @@ func ExampleClient_ExchangeCode() {
 
 	// At the callback: exchange the code with the verifier and nonce of
 	// this sign-in. The tokens are verified before they are returned.
-	tokens, err := client.ExchangeCode(ctx, back.Query().Get("code"),
-		kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce(req.Nonce))
+	tokens, err := client.ExchangeCode(ctx, req, back.Query())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -164,8 +163,7 @@ func ExampleClient_ExchangeCode() {
 	fmt.Println(sess.User().Email, sess.Organization().Code == demo.Acme.Code)
 
 	// A code works once.
-	_, err = client.ExchangeCode(ctx, back.Query().Get("code"),
-		kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce(req.Nonce))
+	_, err = client.ExchangeCode(ctx, req, back.Query())
 	fmt.Println(errors.Is(err, kinde.ErrInvalidGrant))
 	// Output:
 	// state matches: true

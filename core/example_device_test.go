@@ -25,12 +25,7 @@ func ExampleClient_StartDeviceAuth() {
 	}
 	ctx := context.Background()
 
-	// A real program leaves out WithPollSleep, and PollDeviceToken waits
-	// da.Interval between polls. Here the emulator's clock moves instead.
-	da, err := client.StartDeviceAuth(ctx, kinde.WithPollSleep(func(_ context.Context, d time.Duration) error {
-		srv.Advance(d)
-		return nil
-	}))
+	da, err := client.StartDeviceAuth(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -44,6 +39,9 @@ func ExampleClient_StartDeviceAuth() {
 		log.Fatal(err)
 	}
 
+	// PollDeviceToken waits da.Interval (as Kinde asked) between polls; this
+	// example shortens it so that it runs quickly.
+	da.Interval = time.Millisecond
 	tokens, err := client.PollDeviceToken(ctx, da)
 	if err != nil {
 		log.Fatal(err)

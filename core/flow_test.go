@@ -77,7 +77,7 @@ func (e *env) login(t *testing.T, opts ...kinde.AuthOption) (*kinde.AuthRequest,
 	if q.Get("state") != req.State {
 		t.Fatalf("state = %q, want %q", q.Get("state"), req.State)
 	}
-	tok, err := e.client.ExchangeCode(context.Background(), q.Get("code"), kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce(req.Nonce))
+	tok, err := e.client.ExchangeCode(context.Background(), req, q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,47 +116,93 @@ func TestExchangeErrors(t *testing.T) {
 		{"wrong PKCE verifier", func(t *testing.T, e *env) error {
 			req, _ := e.client.AuthURL()
 			q := e.authorize(t, req)
-			_, err := e.client.ExchangeCode(ctx, q.Get("code"), kinde.WithCodeVerifier(strings.Repeat("x", 50)), kinde.WithNonce(req.Nonce))
+			bad := *req
+			bad.CodeVerifier = strings.Repeat("x", 50)
+			_, err := e.client.ExchangeCode(ctx, &bad, q)
 			return err
 		}, kinde.ErrInvalidGrant, "invalid_grant"},
 		{"replayed code", func(t *testing.T, e *env) error {
 			req, _ := e.client.AuthURL()
 			q := e.authorize(t, req)
-			if _, err := e.client.ExchangeCode(ctx, q.Get("code"), kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce(req.Nonce)); err != nil {
+			if _, err := e.client.ExchangeCode(ctx, req, q); err != nil {
 				t.Fatal(err)
 			}
-			_, err := e.client.ExchangeCode(ctx, q.Get("code"), kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce(req.Nonce))
+			_, err := e.client.ExchangeCode(ctx, req, q)
 			return err
 		}, kinde.ErrInvalidGrant, "invalid_grant"},
 		{"redirect mismatch", func(t *testing.T, e *env) error {
 			e.srv.AllowRedirectURI(e.srv.ClientID(), "http://localhost:8080/other")
 			req, _ := e.client.AuthURL()
 			q := e.authorize(t, req)
-			_, err := e.client.ExchangeCode(ctx, q.Get("code"), kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithExchangeRedirectURL("http://localhost:8080/other"))
+			other := *req
+			other.RedirectURL = "http://localhost:8080/other"
+			_, err := e.client.ExchangeCode(ctx, &other, q)
 			return err
 		}, kinde.ErrInvalidGrant, "invalid_grant"},
 		{"nonce mismatch", func(t *testing.T, e *env) error {
 			req, _ := e.client.AuthURL()
 			q := e.authorize(t, req)
-			_, err := e.client.ExchangeCode(ctx, q.Get("code"), kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce("another-nonce"))
+			other := *req
+			other.Nonce = "another-nonce"
+			_, err := e.client.ExchangeCode(ctx, &other, q)
 			return err
 		}, kinde.ErrTokenNonce, ""},
 		{"expired code", func(t *testing.T, e *env) error {
 			req, _ := e.client.AuthURL()
 			q := e.authorize(t, req)
 			e.srv.Advance(11 * time.Minute)
-			_, err := e.client.ExchangeCode(ctx, q.Get("code"), kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce(req.Nonce))
+			_, err := e.client.ExchangeCode(ctx, req, q)
 			return err
 		}, kinde.ErrInvalidGrant, "invalid_grant"},
 		{"wrong client secret", func(t *testing.T, e *env) error {
 			c := kinde.MustNew(kinde.Config{Domain: e.srv.URL(), ClientID: e.srv.ClientID(), ClientSecret: "wrong", RedirectURL: testRedirect})
 			req, _ := c.AuthURL()
 			q := e.authorize(t, req)
-			_, err := c.ExchangeCode(ctx, q.Get("code"), kinde.WithCodeVerifier(req.CodeVerifier))
+			_, err := c.ExchangeCode(ctx, req, q)
 			return err
 		}, kinde.ErrInvalidClient, "invalid_client"},
+		// The callback must belong to the sign-in request (issue 17 #12:
+		// state and RFC 9207 iss are checked by the low-level API too).
+		{"callback of another sign-in", func(t *testing.T, e *env) error {
+			first, _ := e.client.AuthURL()
+			second, _ := e.client.AuthURL()
+			q := e.authorize(t, first)
+			_, err := e.client.ExchangeCode(ctx, second, q)
+			return err
+		}, kinde.ErrInvalidCallback, ""},
+		{"callback without state", func(t *testing.T, e *env) error {
+			req, _ := e.client.AuthURL()
+			q := e.authorize(t, req)
+			q.Del("state")
+			_, err := e.client.ExchangeCode(ctx, req, q)
+			return err
+		}, kinde.ErrInvalidCallback, ""},
+		{"callback from another issuer", func(t *testing.T, e *env) error {
+			req, _ := e.client.AuthURL()
+			q := e.authorize(t, req)
+			q.Set("iss", "https://evil.example")
+			_, err := e.client.ExchangeCode(ctx, req, q)
+			return err
+		}, kinde.ErrInvalidCallback, ""},
+		{"callback with two codes", func(t *testing.T, e *env) error {
+			req, _ := e.client.AuthURL()
+			q := e.authorize(t, req)
+			q.Add("code", "second")
+			_, err := e.client.ExchangeCode(ctx, req, q)
+			return err
+		}, kinde.ErrInvalidCallback, ""},
+		{"callback reports an error", func(t *testing.T, e *env) error {
+			req, _ := e.client.AuthURL()
+			q := url.Values{"state": {req.State}, "error": {"access_denied"}, "error_description": {"The user declined"}}
+			_, err := e.client.ExchangeCode(ctx, req, q)
+			return err
+		}, nil, "access_denied"},
+		{"nil request", func(t *testing.T, e *env) error {
+			_, err := e.client.ExchangeCode(ctx, nil, url.Values{"code": {"x"}})
+			return err
+		}, nil, ""},
 		{"missing verifier", func(t *testing.T, e *env) error {
-			_, err := e.client.ExchangeCode(ctx, "code")
+			_, err := e.client.ExchangeCode(ctx, &kinde.AuthRequest{State: "state-of-this-sign-in"}, url.Values{"code": {"code"}, "state": {"state-of-this-sign-in"}})
 			return err
 		}, nil, ""},
 	}
@@ -172,7 +218,7 @@ func TestExchangeErrors(t *testing.T) {
 			}
 			if tt.errCode != "" {
 				var te *kinde.TokenError
-				if !errors.As(err, &te) || te.Code != tt.errCode || te.StatusCode < 400 {
+				if !errors.As(err, &te) || te.Code != tt.errCode || (te.Endpoint != "authorization" && te.StatusCode < 400) {
 					t.Fatalf("err = %#v, want *TokenError %s", err, tt.errCode)
 				}
 			}

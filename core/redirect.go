@@ -10,14 +10,14 @@ import (
 // maxRedirectLen bounds a return-to path.
 const maxRedirectLen = 2048
 
-// SafeRedirectPath returns target as a same-origin path ("/dashboard?tab=1")
+// safeRedirectPath returns target as a same-origin path ("/dashboard?tab=1")
 // and true, or "" and false when target could lead the browser anywhere
 // else. It accepts an absolute URL only when its origin equals origin (which
 // may be empty to accept paths only), and rejects scheme-relative forms
 // ("//evil", "/\evil", "/%2F%2Fevil", "/%5Cevil"), any backslash, control
 // characters and encoded variants of those, whatever the number of
 // encodings.
-func SafeRedirectPath(target, origin string) (string, bool) {
+func safeRedirectPath(target, origin string) (string, bool) {
 	if target == "" || len(target) > maxRedirectLen {
 		return "", false
 	}

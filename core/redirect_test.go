@@ -63,7 +63,7 @@ func TestSafeRedirectPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := SafeRedirectPath(tt.target, tt.origin)
+			got, ok := safeRedirectPath(tt.target, tt.origin)
 			if got != tt.want || ok != tt.ok {
 				t.Errorf("SafeRedirectPath(%q, %q) = %q, %v; want %q, %v", tt.target, tt.origin, got, ok, tt.want, tt.ok)
 			}
@@ -114,7 +114,7 @@ func FuzzSafeRedirectPath(f *testing.F) {
 		f.Add(s, redirectTestOrigin)
 	}
 	f.Fuzz(func(t *testing.T, target, origin string) {
-		p, ok := SafeRedirectPath(target, origin)
+		p, ok := safeRedirectPath(target, origin)
 		if !ok {
 			if p != "" {
 				t.Fatalf("SafeRedirectPath(%q, %q) = %q, false; want an empty path when rejected", target, origin, p)

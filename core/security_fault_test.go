@@ -113,7 +113,7 @@ func TestFaultTokenEndpointClient(t *testing.T) {
 						}
 						q := e.authorize(t, req.URL)
 						call = func(ctx context.Context) error {
-							_, err := e.client.ExchangeCode(ctx, q.Get("code"), kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce(req.Nonce))
+							_, err := e.client.ExchangeCode(ctx, req, q)
 							return err
 						}
 					case "Refresh":
@@ -198,7 +198,7 @@ func (e *rpEnv) signInCookies(t *testing.T) []*http.Cookie {
 	wantCallback(t, rec, http.StatusFound)
 	var out []*http.Cookie
 	for _, c := range rec.Result().Cookies() {
-		if strings.HasPrefix(c.Name, kinde.DefaultSessionCookie) && c.MaxAge >= 0 {
+		if strings.HasPrefix(c.Name, "kinde_session") && c.MaxAge >= 0 {
 			out = append(out, c)
 		}
 	}
@@ -208,7 +208,7 @@ func (e *rpEnv) signInCookies(t *testing.T) []*http.Cookie {
 // sessionDeleted reports whether a reply deleted the session cookie.
 func sessionDeleted(rec *httptest.ResponseRecorder) bool {
 	for _, c := range rec.Result().Cookies() {
-		if c.Name == kinde.DefaultSessionCookie && (c.MaxAge < 0 || c.Value == "") {
+		if c.Name == "kinde_session" && (c.MaxAge < 0 || c.Value == "") {
 			return true
 		}
 	}

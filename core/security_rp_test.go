@@ -121,7 +121,7 @@ func (e *rpEnv) exchange(t *testing.T) (*kinde.Tokens, error) {
 	if q.Get("state") != req.State {
 		t.Fatalf("state %q, want %q", q.Get("state"), req.State)
 	}
-	return e.client.ExchangeCode(context.Background(), q.Get("code"), kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce(req.Nonce))
+	return e.client.ExchangeCode(context.Background(), req, q)
 }
 
 // callback runs a sign-in through the web layer: the login route, Kinde,
@@ -135,7 +135,7 @@ func (e *rpEnv) callback(t *testing.T, edit func(url.Values)) *httptest.Response
 func (e *rpEnv) callbackCtx(ctx context.Context, t *testing.T, edit func(url.Values)) *httptest.ResponseRecorder {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	e.web.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://localhost:8080"+kinde.DefaultLoginPath, nil))
+	e.web.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://localhost:8080"+kinde.DefaultPaths().Login, nil))
 	if rec.Code != http.StatusFound {
 		t.Fatalf("login answered %d", rec.Code)
 	}
@@ -157,7 +157,7 @@ func (e *rpEnv) callbackCtx(ctx context.Context, t *testing.T, edit func(url.Val
 // sessionSet reports whether a reply set a session cookie.
 func sessionSet(rec *httptest.ResponseRecorder) bool {
 	for _, c := range rec.Result().Cookies() {
-		if strings.HasPrefix(c.Name, kinde.DefaultSessionCookie) && c.MaxAge >= 0 && c.Value != "" {
+		if strings.HasPrefix(c.Name, "kinde_session") && c.MaxAge >= 0 && c.Value != "" {
 			return true
 		}
 	}
@@ -360,12 +360,11 @@ func TestRPCodeReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := e.authorize(t, req.URL)
-	opts := []kinde.ExchangeOption{kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce(req.Nonce)}
-	first, err := e.client.ExchangeCode(ctx, q.Get("code"), opts...)
+	first, err := e.client.ExchangeCode(ctx, req, q)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.client.ExchangeCode(ctx, q.Get("code"), opts...)
+	_, err = e.client.ExchangeCode(ctx, req, q)
 	var te *kinde.TokenError
 	if !errors.Is(err, kinde.ErrInvalidGrant) || !errors.As(err, &te) || te.StatusCode != http.StatusBadRequest {
 		t.Fatalf("replayed code: %v, want invalid_grant", err)

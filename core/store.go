@@ -8,7 +8,7 @@ import (
 
 // Store keeps server-side sessions: an opaque value under a random session id, for
 // a limited time. The default session layer needs no Store (it keeps the whole
-// session in encrypted cookies, see [CookieCodec]); a Store lets sessions stay on
+// session in encrypted cookies, see [cookieCodec]); a Store lets sessions stay on
 // the server, so cookies stay small and sessions can be revoked.
 //
 // [MemoryStore] suits a single instance; the separate module
@@ -21,7 +21,7 @@ import (
 // owns.
 type Store interface {
 	// Get returns the value stored under id. When id is missing or its time to
-	// live has passed, Get returns an error for which [IsSessionNotFound] reports
+	// live has passed, Get returns an error for which [isSessionNotFound] reports
 	// true (for this package's stores, errors.Is(err, ErrSessionNotFound) holds).
 	Get(ctx context.Context, id string) ([]byte, error)
 
@@ -34,9 +34,9 @@ type Store interface {
 }
 
 // ErrSessionNotFound is returned (wrapped) by a [Store] when a session id is
-// unknown or has expired, and by [CookieCodec.Decode] when the request carries no
+// unknown or has expired, and by [cookieCodec.Decode] when the request carries no
 // session cookie. Callers treat it as "not signed in"; test for it with
-// [IsSessionNotFound], which also recognises the errors of stores in other modules.
+// [isSessionNotFound], which also recognises the errors of stores in other modules.
 //
 // Besides errors.Is, the error has a NotFound method that returns true: that is
 // the contract stores outside this package follow, as they cannot refer to this
@@ -52,15 +52,15 @@ func (sessionNotFoundError) Error() string {
 // NotFound reports true: the session does not exist.
 func (sessionNotFoundError) NotFound() bool { return true }
 
-// ErrInvalidTTL is returned (wrapped) by [MemoryStore.Set] when the time to live is
+// errInvalidTTL is returned (wrapped) by [MemoryStore.Set] when the time to live is
 // zero or negative.
-var ErrInvalidTTL = errors.New("kinde: session time to live must be positive; pass the session lifetime, for example 24*time.Hour")
+var errInvalidTTL = errors.New("kinde: session time to live must be positive; pass the session lifetime, for example 24*time.Hour")
 
-// IsSessionNotFound reports whether err means that a session does not exist or has
+// isSessionNotFound reports whether err means that a session does not exist or has
 // expired: errors.Is(err, ErrSessionNotFound) holds, or some error in its chain has a
 // NotFound() bool method that returns true (the contract followed by stores in other
 // modules, such as redisstore).
-func IsSessionNotFound(err error) bool {
+func isSessionNotFound(err error) bool {
 	if err == nil {
 		return false
 	}

@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// DefaultMemoryStoreSize is the number of sessions a [MemoryStore] holds when
+// defaultMemoryStoreSize is the number of sessions a [MemoryStore] holds when
 // [NewMemoryStore] is given a size below 1.
-const DefaultMemoryStoreSize = 10_000
+const defaultMemoryStoreSize = 10_000
 
 // sweepPerWrite bounds how many expired entries one Set removes, so that a burst of
 // expiries is spread over several writes instead of stalling one of them.
@@ -45,10 +45,10 @@ type memoryEntry struct {
 }
 
 // NewMemoryStore returns an empty MemoryStore that holds at most maxEntries
-// sessions (DefaultMemoryStoreSize when maxEntries is below 1).
+// sessions (defaultMemoryStoreSize when maxEntries is below 1).
 func NewMemoryStore(maxEntries int) *MemoryStore {
 	if maxEntries < 1 {
-		maxEntries = DefaultMemoryStoreSize
+		maxEntries = defaultMemoryStoreSize
 	}
 	return &MemoryStore{
 		max:     maxEntries,
@@ -77,14 +77,14 @@ func (s *MemoryStore) Get(ctx context.Context, id string) ([]byte, error) {
 }
 
 // Set stores a copy of value under id for ttl. It returns an error wrapping
-// [ErrInvalidTTL] when ttl is not positive. When the store is full and id is new,
+// [errInvalidTTL] when ttl is not positive. When the store is full and id is new,
 // the entry that expires soonest is removed first.
 func (s *MemoryStore) Set(ctx context.Context, id string, value []byte, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("kinde: memory store set: %w", err)
 	}
 	if ttl <= 0 {
-		return fmt.Errorf("kinde: memory store set: ttl %v: %w", ttl, ErrInvalidTTL)
+		return fmt.Errorf("kinde: memory store set: ttl %v: %w", ttl, errInvalidTTL)
 	}
 	value = bytes.Clone(value)
 	if value == nil {

@@ -94,11 +94,11 @@ func TestStoreMemoryGetSetDelete(t *testing.T) {
 			{op: "get", id: "a", want: ""},
 		}},
 		{"zero ttl rejected", []step{
-			{op: "set", id: "a", value: "x", ttl: 0, wantErr: ErrInvalidTTL},
+			{op: "set", id: "a", value: "x", ttl: 0, wantErr: errInvalidTTL},
 			{op: "get", id: "a", wantErr: ErrSessionNotFound},
 		}},
 		{"negative ttl rejected", []step{
-			{op: "set", id: "a", value: "x", ttl: -time.Second, wantErr: ErrInvalidTTL},
+			{op: "set", id: "a", value: "x", ttl: -time.Second, wantErr: errInvalidTTL},
 		}},
 	}
 	for _, tt := range tests {
@@ -289,8 +289,8 @@ func TestStoreMemoryLenAndSweep(t *testing.T) {
 
 func TestStoreMemoryDefaultSize(t *testing.T) {
 	for _, n := range []int{0, -5} {
-		if got := NewMemoryStore(n).max; got != DefaultMemoryStoreSize {
-			t.Errorf("NewMemoryStore(%d) holds %d, want %d", n, got, DefaultMemoryStoreSize)
+		if got := NewMemoryStore(n).max; got != defaultMemoryStoreSize {
+			t.Errorf("NewMemoryStore(%d) holds %d, want %d", n, got, defaultMemoryStoreSize)
 		}
 	}
 }

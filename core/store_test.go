@@ -34,7 +34,7 @@ func TestStoreIsSessionNotFound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := IsSessionNotFound(tt.err); got != tt.want {
+			if got := isSessionNotFound(tt.err); got != tt.want {
 				t.Errorf("IsSessionNotFound(%v) = %v, want %v", tt.err, got, tt.want)
 			}
 		})
@@ -55,7 +55,7 @@ func TestStoreMemoryStoreSatisfiesContract(t *testing.T) {
 	// Exercise MemoryStore through the interface, as the session layer will.
 	var s Store = NewMemoryStore(4)
 	ctx := context.Background()
-	if _, err := s.Get(ctx, "absent"); !IsSessionNotFound(err) {
+	if _, err := s.Get(ctx, "absent"); !isSessionNotFound(err) {
 		t.Fatalf("Get(absent) error = %v, want not found", err)
 	}
 	if err := s.Set(ctx, "id", []byte("v"), time.Minute); err != nil {

@@ -87,7 +87,7 @@ func BenchmarkTokenCacheMillion(b *testing.B) {
 		runtime.GC()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
-		c := newTokenCache(DefaultTokenCacheSize)
+		c := newTokenCache(defaultTokenCacheSize)
 		for i := range tokens {
 			c.put(fmt.Sprintf("%s.%d", pad, i), &cachedToken{claims: claims, exp: claims.ExpiresAt}, now)
 		}

@@ -2,6 +2,7 @@ package kinde
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,13 +69,13 @@ func (t *Tokens) UnmarshalJSON(b []byte) error {
 }
 
 // Expired reports whether the access token has expired or will within the
-// leeway (Config.Leeway for tokens from a Client, DefaultLeeway otherwise).
+// leeway (Config.Leeway for tokens from a Client, defaultLeeway otherwise).
 // Tokens without an expiry are treated as expired.
 func (t *Tokens) Expired() bool {
 	if t == nil || t.AccessToken == "" || t.ExpiresAt.IsZero() {
 		return true
 	}
-	now, leeway := time.Now, DefaultLeeway
+	now, leeway := time.Now, defaultLeeway
 	if t.now != nil {
 		now, leeway = t.now, t.leeway
 	}
@@ -146,58 +147,47 @@ func (c *Client) tokensFrom(r *tokenResponse) (*Tokens, error) {
 	return t, nil
 }
 
-// ExchangeOption customises ExchangeCode.
-type ExchangeOption func(*exchangeParams)
-
-type exchangeParams struct {
-	verifier string
-	nonce    string
-	redirect string
-}
-
-// WithCodeVerifier sends the PKCE verifier of the sign-in (AuthRequest.CodeVerifier).
-func WithCodeVerifier(verifier string) ExchangeOption {
-	return func(p *exchangeParams) { p.verifier = verifier }
-}
-
-// WithNonce requires the ID token to carry the nonce of the sign-in (AuthRequest.Nonce).
-func WithNonce(nonce string) ExchangeOption { return func(p *exchangeParams) { p.nonce = nonce } }
-
-// WithExchangeRedirectURL sends the redirect URL used at sign-in when it was
-// not Config.RedirectURL (AuthRequest.RedirectURL).
-func WithExchangeRedirectURL(u string) ExchangeOption {
-	return func(p *exchangeParams) { p.redirect = u }
-}
-
-// ExchangeCode trades the authorization code from the callback for tokens
+// ExchangeCode finishes the sign-in that req started (req is what AuthURL
+// returned; keep it on the server side between the redirect and the
+// callback). callback holds the query parameters Kinde sent to the redirect
+// URL. ExchangeCode checks that the callback belongs to req (its state, and
+// its iss when Kinde sends one, RFC 9207) and carries no error, trades the
+// code for tokens with req's PKCE verifier and redirect URL
 // (client_secret_post, like Kinde's own SDKs), then verifies the ID token
-// (signature, issuer, audience = client ID, nonce when given, expiry) and
-// the access token. Kinde's error replies come back as *TokenError.
-func (c *Client) ExchangeCode(ctx context.Context, code string, opts ...ExchangeOption) (*Tokens, error) {
-	p := exchangeParams{redirect: c.cfg.RedirectURL}
-	for _, o := range opts {
-		o(&p)
+// (signature, issuer, audience = client ID, req's nonce, expiry) and the
+// access token.
+//
+// A callback that does not match req fails with ErrInvalidCallback; an
+// error the callback reports (error=access_denied, …) and Kinde's error
+// replies come back as *TokenError.
+func (c *Client) ExchangeCode(ctx context.Context, req *AuthRequest, callback url.Values) (*Tokens, error) {
+	if req == nil {
+		return nil, fmt.Errorf("kinde: ExchangeCode needs the *AuthRequest that AuthURL returned for this sign-in")
 	}
-	if code == "" {
-		return nil, fmt.Errorf("kinde: ExchangeCode needs the code from the callback URL")
+	if err := c.checkCallback(req, callback); err != nil {
+		return nil, err
 	}
-	if p.redirect == "" {
-		return nil, &ConfigError{Field: "RedirectURL", Env: EnvRedirectURL, Reason: "is required for the code exchange"}
+	redirect := req.RedirectURL
+	if redirect == "" {
+		redirect = c.cfg.RedirectURL
 	}
-	if !c.cfg.DisablePKCE && p.verifier == "" {
-		return nil, fmt.Errorf("kinde: ExchangeCode needs the PKCE verifier of the sign-in: pass kinde.WithCodeVerifier(req.CodeVerifier)")
+	if redirect == "" {
+		return nil, &ConfigError{Field: "RedirectURL", Env: envRedirectURL, Reason: "is required for the code exchange"}
+	}
+	if !c.cfg.DisablePKCE && req.CodeVerifier == "" {
+		return nil, fmt.Errorf("kinde: ExchangeCode needs the PKCE verifier of the sign-in: pass the *AuthRequest that AuthURL returned")
 	}
 	form := url.Values{
 		"grant_type":   {"authorization_code"},
-		"code":         {code},
-		"redirect_uri": {p.redirect},
+		"code":         {callback.Get("code")},
+		"redirect_uri": {redirect},
 		"client_id":    {c.cfg.ClientID},
 	}
 	if c.cfg.ClientSecret != "" {
 		form.Set("client_secret", c.cfg.ClientSecret)
 	}
-	if p.verifier != "" {
-		form.Set("code_verifier", p.verifier)
+	if req.CodeVerifier != "" {
+		form.Set("code_verifier", req.CodeVerifier)
 	}
 	var r tokenResponse
 	if err := c.postForm(ctx, c.ep.token, "token", form, "", &r); err != nil {
@@ -207,11 +197,35 @@ func (c *Client) ExchangeCode(ctx context.Context, code string, opts ...Exchange
 	if err != nil {
 		return nil, err
 	}
-	if err := c.verifyIssued(ctx, t, p.nonce, true); err != nil {
+	if err := c.verifyIssued(ctx, t, req.Nonce, true); err != nil {
 		return nil, err
 	}
 	c.debug(ctx, "code exchanged", "expires_at", t.ExpiresAt, "has_refresh_token", t.RefreshToken != "")
 	return t, nil
+}
+
+// checkCallback checks that the callback's parameters belong to req.
+func (c *Client) checkCallback(req *AuthRequest, q url.Values) error {
+	for _, name := range []string{"state", "code", "iss", "error"} {
+		if len(q[name]) > 1 {
+			return fmt.Errorf("%w: the %s parameter appears more than once", ErrInvalidCallback, name)
+		}
+	}
+	state := q.Get("state")
+	if state == "" || req.State == "" || subtle.ConstantTimeCompare([]byte(state), []byte(req.State)) != 1 {
+		return fmt.Errorf("%w: its state does not match the sign-in request (the callback belongs to another sign-in, or the request was not kept)", ErrInvalidCallback)
+	}
+	if iss := q.Get("iss"); iss != "" && iss != c.ep.issuer {
+		return fmt.Errorf("%w: its iss %q is not the configured domain's issuer %q", ErrInvalidCallback, truncate(iss, 100), c.ep.issuer)
+	}
+	if code := q.Get("error"); code != "" {
+		return &TokenError{Code: code, Description: truncate(q.Get("error_description"), 200), Endpoint: "authorization"}
+	}
+	code := q.Get("code")
+	if code == "" || len(code) > 2048 {
+		return fmt.Errorf("%w: it has no authorization code", ErrInvalidCallback)
+	}
+	return nil
 }
 
 // verifyIssued verifies freshly issued tokens.
@@ -310,7 +324,7 @@ func (c *Client) m2mCredentials() (string, string) {
 func (c *Client) ClientCredentials(ctx context.Context, audience ...string) (*Tokens, error) {
 	id, secret := c.m2mCredentials()
 	if secret == "" {
-		return nil, &ConfigError{Field: "ManagementClientSecret", Env: EnvManagementClientSecret, Reason: "(or ClientSecret) is required for machine-to-machine tokens: copy it from your M2M application in the Kinde dashboard"}
+		return nil, &ConfigError{Field: "ManagementClientSecret", Env: envManagementClientSecret, Reason: "(or ClientSecret) is required for machine-to-machine tokens: copy it from your M2M application in the Kinde dashboard"}
 	}
 	if len(audience) == 0 {
 		audience = []string{c.cfg.ManagementAudience}

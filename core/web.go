@@ -16,24 +16,16 @@ import (
 	"time"
 )
 
-// Default routes mounted by every adapter.
 const (
-	DefaultLoginPath     = "/api/auth/login"
-	DefaultRegisterPath  = "/api/auth/register"
-	DefaultCreateOrgPath = "/api/auth/create_org"
-	DefaultCallbackPath  = "/api/auth/kinde_callback"
-	DefaultSignOutPath   = "/api/auth/logout"
-	DefaultSwitchOrgPath = "/api/auth/switch_org"
-
-	// DefaultSessionCookie is the name of the session cookie.
-	DefaultSessionCookie = "kinde_session"
-	// DefaultSessionLifetime is how long a session lasts without activity
+	// defaultSessionCookie is the name of the session cookie.
+	defaultSessionCookie = "kinde_session"
+	// defaultSessionLifetime is how long a session lasts without activity
 	// (Kinde's default refresh token lifetime).
-	DefaultSessionLifetime = 15 * 24 * time.Hour
-	// DefaultRefreshBefore is how long before expiry an access token is refreshed.
-	DefaultRefreshBefore = time.Minute
-	// DefaultFlowLifetime is how long a started sign-in may take.
-	DefaultFlowLifetime = 15 * time.Minute
+	defaultSessionLifetime = 15 * 24 * time.Hour
+	// defaultRefreshBefore is how long before expiry an access token is refreshed.
+	defaultRefreshBefore = time.Minute
+	// defaultFlowLifetime is how long a started sign-in may take.
+	defaultFlowLifetime = 15 * time.Minute
 
 	flowCookiePrefix = "kinde_flow_"
 )
@@ -41,6 +33,14 @@ const (
 // Paths are the routes of the web layer.
 type Paths struct {
 	Login, Register, CreateOrg, Callback, Logout, SwitchOrg string
+}
+
+// DefaultPaths returns the routes every adapter mounts unless WithPaths
+// changes them: /api/auth/login, /api/auth/register, /api/auth/create_org,
+// /api/auth/kinde_callback, /api/auth/logout and /api/auth/switch_org.
+func DefaultPaths() Paths {
+	return Paths{Login: "/api/auth/login", Register: "/api/auth/register", CreateOrg: "/api/auth/create_org",
+		Callback: "/api/auth/kinde_callback", Logout: "/api/auth/logout", SwitchOrg: "/api/auth/switch_org"}
 }
 
 // WebOption configures a Web.
@@ -103,7 +103,7 @@ func WithPaths(p Paths) WebOption {
 // sign-in did not say where to return (default "/").
 func WithAfterLoginPath(p string) WebOption {
 	return func(o *webOptions) error {
-		if _, ok := SafeRedirectPath(p, ""); !ok {
+		if _, ok := safeRedirectPath(p, ""); !ok {
 			return fmt.Errorf("kinde: after-login path %q must be a path on this site such as /dashboard", p)
 		}
 		o.afterLogin = p
@@ -185,7 +185,7 @@ func mergePaths(base, p Paths) Paths {
 // and sign-out handlers, the session loader (with refresh) and the guards.
 type Web struct {
 	c         *Client
-	codec     *CookieCodec
+	codec     *cookieCodec
 	o         webOptions
 	log       *slog.Logger
 	origin    string
@@ -200,13 +200,12 @@ type Web struct {
 // restarts (a warning is logged).
 func NewWeb(opts ...WebOption) (*Web, error) {
 	o := webOptions{
-		cookieName:    DefaultSessionCookie,
+		cookieName:    defaultSessionCookie,
 		afterLogin:    "/",
-		lifetime:      DefaultSessionLifetime,
-		refreshBefore: DefaultRefreshBefore,
-		flowLifetime:  DefaultFlowLifetime,
-		paths: Paths{Login: DefaultLoginPath, Register: DefaultRegisterPath, CreateOrg: DefaultCreateOrgPath,
-			Callback: DefaultCallbackPath, Logout: DefaultSignOutPath, SwitchOrg: DefaultSwitchOrgPath},
+		lifetime:      defaultSessionLifetime,
+		refreshBefore: defaultRefreshBefore,
+		flowLifetime:  defaultFlowLifetime,
+		paths:         DefaultPaths(),
 	}
 	for _, opt := range opts {
 		if opt == nil {
@@ -225,7 +224,7 @@ func NewWeb(opts ...WebOption) (*Web, error) {
 	}
 	cfg := o.client.cfg
 	if cfg.RedirectURL == "" {
-		return nil, &ConfigError{Field: "RedirectURL", Env: EnvRedirectURL, Reason: "is required for web sign-in: set it to this app's callback URL, e.g. http://localhost:8080" + DefaultCallbackPath + ", and add it to Allowed callback URLs in Kinde"}
+		return nil, &ConfigError{Field: "RedirectURL", Env: envRedirectURL, Reason: "is required for web sign-in: set it to this app's callback URL, e.g. http://localhost:8080/api/auth/kinde_callback, and add it to Allowed callback URLs in Kinde"}
 	}
 	if !o.callbackSet {
 		if u, err := url.Parse(cfg.RedirectURL); err == nil && u.Path != "" && u.Path != "/" {
@@ -241,9 +240,9 @@ func NewWeb(opts ...WebOption) (*Web, error) {
 		secrets = []string{s}
 		cfg.Logger.Warn("kinde: no session secret configured: using a random one, so every session ends when this process restarts and instances cannot share sessions; set KINDE_SESSION_SECRET (at least 32 characters, e.g. from `openssl rand -base64 48`)")
 	}
-	codec, err := NewCookieCodec(secrets...)
+	codec, err := newCookieCodec(secrets...)
 	if err != nil {
-		return nil, &ConfigError{Field: "SessionSecret", Env: EnvSessionSecret, Reason: strings.TrimPrefix(err.Error(), "kinde: ")}
+		return nil, &ConfigError{Field: "SessionSecret", Env: envSessionSecret, Reason: strings.TrimPrefix(err.Error(), "kinde: ")}
 	}
 	return &Web{c: o.client, codec: codec, o: o, log: cfg.Logger, origin: originOf(cfg.RedirectURL), refreshes: newRefreshGroup()}, nil
 }
@@ -268,17 +267,17 @@ func (w *Web) Paths() Paths { return w.o.paths }
 func (w *Web) Route(path string) (func(Exchange), bool) {
 	switch path {
 	case w.o.paths.Login:
-		return w.Login, true
+		return w.login, true
 	case w.o.paths.Register:
-		return w.Register, true
+		return w.register, true
 	case w.o.paths.CreateOrg:
-		return w.CreateOrg, true
+		return w.createOrg, true
 	case w.o.paths.Callback:
-		return w.Callback, true
+		return w.callback, true
 	case w.o.paths.Logout:
-		return w.Logout, true
+		return w.logout, true
 	case w.o.paths.SwitchOrg:
-		return w.SwitchOrg, true
+		return w.switchOrg, true
 	}
 	return nil, false
 }
@@ -323,17 +322,17 @@ const (
 	kindCreateOrg
 )
 
-// Login starts a sign-in. Query parameters it honours: post_login_redirect_url
+// login starts a sign-in. Query parameters it honours: post_login_redirect_url
 // (a path on this site), org_code, lang, login_hint, connection_id,
 // invitation_code and marketing parameters (utm_*, gclid, …).
-func (w *Web) Login(x Exchange) { w.start(x, kindLogin) }
+func (w *Web) login(x Exchange) { w.start(x, kindLogin) }
 
-// Register starts a sign-up (Kinde's registration screen).
-func (w *Web) Register(x Exchange) { w.start(x, kindRegister) }
+// register starts a sign-up (Kinde's registration screen).
+func (w *Web) register(x Exchange) { w.start(x, kindRegister) }
 
-// CreateOrg starts a sign-up that creates an organization named by the
+// createOrg starts a sign-up that creates an organization named by the
 // org_name query parameter.
-func (w *Web) CreateOrg(x Exchange) { w.start(x, kindCreateOrg) }
+func (w *Web) createOrg(x Exchange) { w.start(x, kindCreateOrg) }
 
 func (w *Web) start(x Exchange, kind loginKind) {
 	q, err := url.ParseQuery(x.RawQuery())
@@ -383,7 +382,7 @@ func (w *Web) start(x Exchange, kind loginKind) {
 	}
 	marketing := map[string]string{}
 	for k := range q {
-		if IsMarketingParam(k) {
+		if isMarketingParam(k) {
 			if v := q.Get(k); len(v) <= 256 && !strings.ContainsFunc(v, isControl) {
 				marketing[k] = v
 			}
@@ -404,11 +403,11 @@ func (w *Web) returnTo(x Exchange, target string) string {
 	if target == "" {
 		return w.o.afterLogin
 	}
-	if p, ok := SafeRedirectPath(target, w.origin); ok {
+	if p, ok := safeRedirectPath(target, w.origin); ok {
 		return p
 	}
 	if o := w.requestOrigin(x); o != "" && o != w.origin {
-		if p, ok := SafeRedirectPath(target, o); ok {
+		if p, ok := safeRedirectPath(target, o); ok {
 			return p
 		}
 	}
@@ -468,10 +467,10 @@ func (w *Web) clearFlow(x Exchange, state string) {
 		Expires: time.Unix(0, 0), HttpOnly: true, Secure: w.secure(x), SameSite: http.SameSiteLaxMode})
 }
 
-// Callback finishes a sign-in: it checks the state against its flow cookie,
+// callback finishes a sign-in: it checks the state against its flow cookie,
 // exchanges the code (PKCE), verifies the tokens, starts a new session (a new
 // session id) and sends the browser back to where the sign-in started.
-func (w *Web) Callback(x Exchange) {
+func (w *Web) callback(x Exchange) {
 	ctx := x.Context()
 	q, err := url.ParseQuery(x.RawQuery())
 	if err != nil || len(q["state"]) > 1 || len(q["code"]) > 1 || len(q["iss"]) > 1 {
@@ -495,12 +494,12 @@ func (w *Web) Callback(x Exchange) {
 		w.fail(x, http.StatusBadRequest, "Invalid sign-in response", "The response came from an unexpected issuer.")
 		return
 	}
-	code := q.Get("code")
-	if code == "" || len(code) > 2048 {
+	if code := q.Get("code"); code == "" || len(code) > 2048 {
 		w.fail(x, http.StatusBadRequest, "Invalid sign-in response", "The callback has no authorization code.")
 		return
 	}
-	tokens, err := w.c.ExchangeCode(ctx, code, WithCodeVerifier(flow.Verifier), WithNonce(flow.Nonce), WithExchangeRedirectURL(flow.Redirect))
+	req := &AuthRequest{State: flow.State, CodeVerifier: flow.Verifier, Nonce: flow.Nonce, RedirectURL: flow.Redirect}
+	tokens, err := w.c.ExchangeCode(ctx, req, q)
 	if err != nil {
 		w.exchangeFailed(x, err)
 		return
@@ -539,7 +538,7 @@ func (w *Web) callbackError(x Exchange, q url.Values, state string) {
 	switch code {
 	case "login_link_expired":
 		if rs := q.Get("reauth_state"); rs != "" {
-			if _, err := DecodeReauthState(rs); err == nil {
+			if _, err := decodeReauthState(rs); err == nil {
 				w.redirectToKinde(x, flowState{ReturnTo: returnTo}, WithSupportsReauth(), WithReauthState(rs))
 				return
 			}
@@ -596,10 +595,10 @@ func isNetError(err error) bool {
 	return errors.As(err, &ne)
 }
 
-// SwitchOrg signs the current user into another of their organizations
+// switchOrg signs the current user into another of their organizations
 // (org_code query parameter) without showing a login screen (prompt=none);
 // when Kinde needs the user to sign in, the normal login screen follows.
-func (w *Web) SwitchOrg(x Exchange) {
+func (w *Web) switchOrg(x Exchange) {
 	q, err := url.ParseQuery(x.RawQuery())
 	org := q.Get("org_code")
 	if err != nil || !codeParamRE.MatchString(org) {
@@ -610,10 +609,10 @@ func (w *Web) SwitchOrg(x Exchange) {
 	w.redirectToKinde(x, flowState{ReturnTo: returnTo, OrgCode: org, Silent: true}, WithOrgCode(org), WithPrompt("none"))
 }
 
-// Logout ends the session: it revokes the refresh token (best effort),
+// logout ends the session: it revokes the refresh token (best effort),
 // deletes the session and every session cookie, and sends the browser to
 // Kinde's sign-out, which returns it to Config.PostLogoutRedirectURL.
-func (w *Web) Logout(x Exchange) {
+func (w *Web) logout(x Exchange) {
 	ctx := x.Context()
 	if tokens, _, err := w.read(x); err == nil && tokens.RefreshToken != "" {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)

@@ -51,7 +51,7 @@ func withValue(cookies []*http.Cookie, name string, f func(string) string) []*ht
 }
 
 func TestWebForgedSessionCookies(t *testing.T) {
-	const name = kinde.DefaultSessionCookie
+	const name = "kinde_session"
 	for _, st := range webStores() {
 		t.Run(st.name, func(t *testing.T) {
 			a := newWebApp(t, webAppConfig{store: st.store(), bigTokens: true})
@@ -206,7 +206,7 @@ func pendingCallback(t *testing.T, b *browser, userID string) string {
 	b.app.srv.SignInAs(userID)
 	h := b.step("/api/auth/login")
 	h = b.do(http.MethodGet, h.Location, navigationHeaders)
-	if h.Status != http.StatusFound || !strings.HasPrefix(h.Location, b.app.url+kinde.DefaultCallbackPath+"?") {
+	if h.Status != http.StatusFound || !strings.HasPrefix(h.Location, b.app.url+kinde.DefaultPaths().Callback+"?") {
 		t.Fatalf("emulator answered %d to %q", h.Status, h.Location)
 	}
 	return h.Location
@@ -215,7 +215,7 @@ func pendingCallback(t *testing.T, b *browser, userID string) string {
 func TestWebCallbackAttacks(t *testing.T) {
 	a := newWebApp(t, webAppConfig{})
 	victim := signedIn(t, a, a.demo.Bob.ID, "")
-	callback := a.url + kinde.DefaultCallbackPath
+	callback := a.url + kinde.DefaultPaths().Callback
 
 	stillBob := func(t *testing.T) {
 		t.Helper()
@@ -227,7 +227,7 @@ func TestWebCallbackAttacks(t *testing.T) {
 			t.Fatalf("callback answered %d %q, want 400", h.Status, h.Body)
 		}
 		for _, c := range (&http.Response{Header: h.Header}).Cookies() {
-			if c.Name == kinde.DefaultSessionCookie && c.MaxAge >= 0 {
+			if c.Name == "kinde_session" && c.MaxAge >= 0 {
 				t.Fatal("a rejected callback set a session cookie")
 			}
 		}
@@ -269,7 +269,7 @@ func TestWebCallbackAttacks(t *testing.T) {
 	t.Run("replayed callback", func(t *testing.T) {
 		b := newBrowser(t, a)
 		u := pendingCallback(t, b, a.demo.Alice.ID)
-		flow := b.cookies(kinde.DefaultCallbackPath)
+		flow := b.cookies(kinde.DefaultPaths().Callback)
 		wantPage(t, b.get(u), "home: "+aliceEmail)
 		// Second use in the same browser: the flow is finished.
 		wantRejected(t, b.step(u))
@@ -335,7 +335,7 @@ func TestWebSessionFixation(t *testing.T) {
 	t.Run("chosen id", func(t *testing.T) {
 		a := newWebApp(t, webAppConfig{store: kinde.NewMemoryStore(1000)})
 		b := newBrowser(t, a)
-		b.setSessionCookies([]*http.Cookie{{Name: kinde.DefaultSessionCookie, Value: "attacker-chosen-id"}})
+		b.setSessionCookies([]*http.Cookie{{Name: "kinde_session", Value: "attacker-chosen-id"}})
 		b.signIn(a.demo.Alice.ID, "")
 		if c := b.sessionCookies(); len(c) != 1 || c[0].Value == "attacker-chosen-id" {
 			t.Fatalf("session cookies after sign-in: %v", c)
@@ -399,7 +399,7 @@ func FuzzCallbackQuery(f *testing.F) {
 			t.Fatalf("query %q: status %d", rawQuery, rec.Code)
 		}
 		for _, c := range rec.Result().Cookies() {
-			if strings.HasPrefix(c.Name, kinde.DefaultSessionCookie) && c.MaxAge >= 0 && c.Value != "" {
+			if strings.HasPrefix(c.Name, "kinde_session") && c.MaxAge >= 0 && c.Value != "" {
 				t.Fatalf("query %q set session cookie %s", rawQuery, c.Name)
 			}
 		}

@@ -70,11 +70,11 @@ func TestWebE2ELifecycle(t *testing.T) {
 				t.Fatalf("anonymous visit answered %d to %q", first.Status, first.Location)
 			}
 			for _, h := range p.Hops {
-				if strings.Contains(h.URL, kinde.DefaultCallbackPath) && h.Header.Get("Cache-Control") != "no-store" {
+				if strings.Contains(h.URL, kinde.DefaultPaths().Callback) && h.Header.Get("Cache-Control") != "no-store" {
 					t.Errorf("callback answered without Cache-Control: no-store")
 				}
 			}
-			if n := len(b.cookies(kinde.DefaultCallbackPath)) - len(b.cookies("/")); n != 0 {
+			if n := len(b.cookies(kinde.DefaultPaths().Callback)) - len(b.cookies("/")); n != 0 {
 				t.Errorf("%d flow cookies left after the callback", n)
 			}
 			chunks := b.sessionCookies()
@@ -182,7 +182,7 @@ func TestWebCancelledSignIn(t *testing.T) {
 	if p.Status < 400 || p.Status > 499 {
 		t.Fatalf("cancelled sign-in answered %d, want 4xx", p.Status)
 	}
-	if !strings.Contains(p.URL.Path, kinde.DefaultCallbackPath) || !strings.Contains(p.URL.RawQuery, "error=access_denied") {
+	if !strings.Contains(p.URL.Path, kinde.DefaultPaths().Callback) || !strings.Contains(p.URL.RawQuery, "error=access_denied") {
 		t.Fatalf("cancelled sign-in ended at %s", p.URL)
 	}
 	for _, want := range []string{"cancelled", "Sign in again", `href="/api/auth/login"`} {
@@ -205,7 +205,7 @@ func TestWebExpiredFlow(t *testing.T) {
 	b := newBrowser(t, a)
 	a.srv.SignInAs(a.demo.Alice.ID)
 	h := b.step("/api/auth/login")
-	a.srv.Advance(kinde.DefaultFlowLifetime + time.Second)
+	a.srv.Advance((15 * time.Minute) + time.Second)
 	p := b.get(h.Location)
 	if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "Sign-in expired") || !strings.Contains(p.Body, "Sign in again") {
 		t.Fatalf("late callback answered %d: %s", p.Status, p.Body)
@@ -213,7 +213,7 @@ func TestWebExpiredFlow(t *testing.T) {
 	if len(b.sessionCookies()) != 0 {
 		t.Fatal("an expired sign-in set a session cookie")
 	}
-	if n := len(b.cookies(kinde.DefaultCallbackPath)); n != 0 {
+	if n := len(b.cookies(kinde.DefaultPaths().Callback)); n != 0 {
 		t.Fatalf("%d flow cookies left after the expired callback", n)
 	}
 	wantPage(t, b.get("/api/auth/login"), "home: "+aliceEmail)

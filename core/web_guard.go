@@ -85,7 +85,7 @@ func (w *Web) Unauthenticated(x Exchange) {
 			target += "?" + q
 		}
 		loc := w.o.paths.Login
-		if p, ok := SafeRedirectPath(target, ""); ok && p != w.o.afterLogin {
+		if p, ok := safeRedirectPath(target, ""); ok && p != w.o.afterLogin {
 			loc += "?" + url.Values{"post_login_redirect_url": {p}}.Encode()
 		}
 		x.Redirect(http.StatusFound, loc)

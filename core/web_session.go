@@ -16,8 +16,8 @@ var errNoSession = errors.New("kinde: no session")
 // well be fine.
 var errStoreFailed = errors.New("kinde: session store failed")
 
-func (w *Web) cookieOptions(x Exchange) CookieOptions {
-	return CookieOptions{Path: "/", MaxAge: w.o.lifetime, Secure: w.secure(x), SameSite: http.SameSiteLaxMode}
+func (w *Web) cookieOptions(x Exchange) cookieOptions {
+	return cookieOptions{Path: "/", MaxAge: w.o.lifetime, Secure: w.secure(x), SameSite: http.SameSiteLaxMode}
 }
 
 // read returns the tokens of the request's session and, for server-side
@@ -29,7 +29,7 @@ func (w *Web) read(x Exchange) (*Tokens, string, error) {
 	now := w.c.cfg.Now()
 	raw, err := w.codec.Decode(w.o.cookieName, x.Cookie, now)
 	if err != nil {
-		if IsSessionNotFound(err) {
+		if isSessionNotFound(err) {
 			return nil, "", errNoSession
 		}
 		return nil, "", err
@@ -38,7 +38,7 @@ func (w *Web) read(x Exchange) (*Tokens, string, error) {
 	if w.o.store != nil {
 		id = string(raw)
 		if raw, err = w.o.store.Get(x.Context(), id); err != nil {
-			if IsSessionNotFound(err) {
+			if isSessionNotFound(err) {
 				return nil, id, fmt.Errorf("%w: %w", errNoSession, err)
 			}
 			return nil, id, fmt.Errorf("%w: %w", errStoreFailed, err)
@@ -46,7 +46,7 @@ func (w *Web) read(x Exchange) (*Tokens, string, error) {
 	}
 	t, err := decodeSession(raw)
 	if err != nil {
-		return nil, id, fmt.Errorf("%w: %w", err, ErrCookieInvalid)
+		return nil, id, fmt.Errorf("%w: %w", err, errCookieInvalid)
 	}
 	t.leeway, t.now = w.c.cfg.Leeway, w.c.cfg.Now
 	return t, id, nil
@@ -81,7 +81,7 @@ func (w *Web) save(x Exchange, t *Tokens, id string) error {
 func (w *Web) destroy(x Exchange) {
 	if w.o.store != nil {
 		if raw, err := w.codec.Decode(w.o.cookieName, x.Cookie, w.c.cfg.Now()); err == nil {
-			if err := w.o.store.Delete(x.Context(), string(raw)); err != nil && !IsSessionNotFound(err) {
+			if err := w.o.store.Delete(x.Context(), string(raw)); err != nil && !isSessionNotFound(err) {
 				w.log.WarnContext(x.Context(), "kinde: deleting a session from the store failed", "error", err)
 			}
 		}

@@ -55,7 +55,7 @@ func newWebApp(t *testing.T, conf webAppConfig) *webApp {
 		(*a.handler.Load()).ServeHTTP(w, r)
 	}))
 	a.url = "http://" + ts.Listener.Addr().String()
-	srv.AllowRedirectURI(srv.ClientID(), a.url+kinde.DefaultCallbackPath)
+	srv.AllowRedirectURI(srv.ClientID(), a.url+kinde.DefaultPaths().Callback)
 	srv.AllowLogoutURI(srv.ClientID(), a.url+"/")
 	a.restart(webTestSecret)
 	ts.Start()
@@ -68,7 +68,7 @@ func (a *webApp) config(secret string) kinde.Config {
 		Domain:                a.srv.URL(),
 		ClientID:              a.srv.ClientID(),
 		ClientSecret:          a.srv.ClientSecret(),
-		RedirectURL:           a.url + kinde.DefaultCallbackPath,
+		RedirectURL:           a.url + kinde.DefaultPaths().Callback,
 		PostLogoutRedirectURL: a.url + "/",
 		SessionSecret:         secret,
 		Now:                   a.srv.Now,
@@ -265,7 +265,7 @@ func (b *browser) cookies(path string) []*http.Cookie {
 func (b *browser) sessionCookies() []*http.Cookie {
 	var out []*http.Cookie
 	for _, c := range b.cookies("/") {
-		if c.Name == kinde.DefaultSessionCookie || strings.HasPrefix(c.Name, kinde.DefaultSessionCookie+".") {
+		if c.Name == "kinde_session" || strings.HasPrefix(c.Name, "kinde_session"+".") {
 			out = append(out, c)
 		}
 	}

@@ -482,7 +482,7 @@ func (s *storeReplays) Seen(ctx context.Context, id string, ttl time.Duration) (
 	if err == nil {
 		return true, nil
 	}
-	if !IsSessionNotFound(err) {
+	if !isSessionNotFound(err) {
 		return false, err
 	}
 	if err := s.st.Set(ctx, replayPrefix+id, []byte{1}, ttl); err != nil {

@@ -43,7 +43,7 @@ func newCluster(t *testing.T) *cluster {
 		(*c.serving.Load()).ServeHTTP(w, r)
 	}))
 	c.url = "http://" + ts.Listener.Addr().String()
-	srv.AllowRedirectURI(srv.ClientID(), c.url+kinde.DefaultCallbackPath)
+	srv.AllowRedirectURI(srv.ClientID(), c.url+kinde.DefaultPaths().Callback)
 	srv.AllowLogoutURI(srv.ClientID(), c.url+"/")
 	c.serve(c.instance(redisAddr))
 	ts.Start()
@@ -61,7 +61,7 @@ func (c *cluster) instance(addr string) http.Handler {
 	web, err := kinde.NewWeb(
 		kinde.WithConfig(kinde.Config{
 			Domain: c.srv.URL(), ClientID: c.srv.ClientID(), ClientSecret: c.srv.ClientSecret(),
-			RedirectURL: c.url + kinde.DefaultCallbackPath, PostLogoutRedirectURL: c.url + "/",
+			RedirectURL: c.url + kinde.DefaultPaths().Callback, PostLogoutRedirectURL: c.url + "/",
 			SessionSecret: sessionSecret, Now: c.srv.Now, Logger: slog.New(slog.DiscardHandler),
 		}),
 		kinde.WithStore(redisstore.New(rdb, redisstore.WithPrefix(c.prefix))),
@@ -220,7 +220,7 @@ func TestRedisUnreachableKeepsSession(t *testing.T) {
 func (b *browser) sessionCookie() string {
 	u, _ := url.Parse(b.c.url + "/")
 	for _, ck := range b.client.Jar.Cookies(u) {
-		if ck.Name == kinde.DefaultSessionCookie {
+		if ck.Name == "kinde_session" {
 			return ck.Value
 		}
 	}
@@ -247,8 +247,8 @@ func TestRedisSessionRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ttl <= 0 || ttl > kinde.DefaultSessionLifetime {
-		t.Fatalf("session TTL %v, want within the session lifetime %v", ttl, kinde.DefaultSessionLifetime)
+	if ttl <= 0 || ttl > (15 * 24 * time.Hour) {
+		t.Fatalf("session TTL %v, want within the session lifetime %v", ttl, (15 * 24 * time.Hour))
 	}
 	if err := rdb.Del(context.Background(), keys[0]).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		t.Fatal(err)

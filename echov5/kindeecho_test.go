@@ -24,7 +24,7 @@ type app struct {
 func newApp(t *testing.T) app {
 	t.Helper()
 	a := app{Echo: echo.New(), kinde: kindetest.Start(t)}
-	cfg := conformance.Config(a.kinde, "http://127.0.0.1:8080"+kinde.DefaultCallbackPath)
+	cfg := conformance.Config(a.kinde, "http://127.0.0.1:8080"+kinde.DefaultPaths().Callback)
 	if _, err := kindeecho.Register(a.Echo, kinde.WithConfig(cfg)); err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestErrorHandlerGetsWrappedDenial(t *testing.T) {
 	}
 
 	rec = a.call("/reports", echo.MIMETextHTML)
-	if want := kinde.DefaultLoginPath + "?post_login_redirect_url=%2Freports"; rec.Code != http.StatusFound ||
+	if want := kinde.DefaultPaths().Login + "?post_login_redirect_url=%2Freports"; rec.Code != http.StatusFound ||
 		rec.Header().Get(echo.HeaderLocation) != want {
 		t.Errorf("page load: %d to %q, want 302 to %q", rec.Code, rec.Header().Get(echo.HeaderLocation), want)
 	}
@@ -93,7 +93,7 @@ func TestSkipper(t *testing.T) {
 // A request the session middleware skipped is anonymous.
 func TestMiddlewareSkipper(t *testing.T) {
 	srv := kindetest.Start(t)
-	web, err := kinde.NewWeb(kinde.WithConfig(conformance.Config(srv, "http://127.0.0.1:8080"+kinde.DefaultCallbackPath)))
+	web, err := kinde.NewWeb(kinde.WithConfig(conformance.Config(srv, "http://127.0.0.1:8080"+kinde.DefaultPaths().Callback)))
 	if err != nil {
 		t.Fatal(err)
 	}

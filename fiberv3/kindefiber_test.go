@@ -26,7 +26,7 @@ func newFixture(t *testing.T) fixture {
 	t.Helper()
 	f := fixture{app: newApp(), kinde: kindetest.Start(t)}
 	f.users = f.kinde.SeedDemo()
-	cfg := conformance.Config(f.kinde, "http://127.0.0.1:8080"+kinde.DefaultCallbackPath)
+	cfg := conformance.Config(f.kinde, "http://127.0.0.1:8080"+kinde.DefaultPaths().Callback)
 	if _, err := kindefiber.Register(f.app, kinde.WithConfig(cfg)); err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestSessionOutlivesRequest(t *testing.T) {
 // The flow cookie of a sign-in is written as net/http writes it.
 func TestCookiesAsNetHTTP(t *testing.T) {
 	f := newFixture(t)
-	a := f.get(t, kinde.DefaultLoginPath, fiber.HeaderAccept, fiber.MIMETextHTML)
+	a := f.get(t, kinde.DefaultPaths().Login, fiber.HeaderAccept, fiber.MIMETextHTML)
 	if a.status != fiber.StatusFound || a.header.Get(fiber.HeaderCacheControl) != "no-store" {
 		t.Fatalf("login: %d, Cache-Control %q", a.status, a.header.Get(fiber.HeaderCacheControl))
 	}
@@ -153,7 +153,7 @@ func TestCookiesAsNetHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (&http.Cookie{Name: c.Name, Value: c.Value, Path: kinde.DefaultCallbackPath, MaxAge: c.MaxAge,
+	if want := (&http.Cookie{Name: c.Name, Value: c.Value, Path: kinde.DefaultPaths().Callback, MaxAge: c.MaxAge,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode}).String(); cookies[0] != want || c.MaxAge <= 0 {
 		t.Errorf("Set-Cookie %q, want %q", cookies[0], want)
 	}

@@ -161,7 +161,8 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	}
 	code := signIn(t, ctx, req.URL, p)
 
-	toks, err := c.ExchangeCode(ctx, code, kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce(req.Nonce))
+	callback := url.Values{"code": {code}, "state": {req.State}}
+	toks, err := c.ExchangeCode(ctx, req, callback)
 	if err != nil {
 		t.Fatalf("ExchangeCode: %v", err)
 	}
@@ -202,7 +203,7 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	}
 
 	// A code is good for one exchange only.
-	if _, err := c.ExchangeCode(ctx, code, kinde.WithCodeVerifier(req.CodeVerifier), kinde.WithNonce(req.Nonce)); err == nil {
+	if _, err := c.ExchangeCode(ctx, req, callback); err == nil {
 		t.Error("a second ExchangeCode with the same code succeeded")
 	}
 

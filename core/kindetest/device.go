@@ -56,7 +56,7 @@ func (s *Server) handleDeviceAuth(w http.ResponseWriter, r *http.Request) {
 		scopes:    s.st.grantableScopes(strings.Fields(f.Get("scope")), auds),
 		audiences: auds,
 		expires:   now.Add(deviceCodeLifetime),
-		interval:  deviceInterval,
+		interval:  s.cfg.deviceInterval,
 		requested: now,
 	}
 	s.st.devices[d.code] = d
@@ -68,7 +68,7 @@ func (s *Server) handleDeviceAuth(w http.ResponseWriter, r *http.Request) {
 		"verification_uri":          verify,
 		"verification_uri_complete": verify + "?user_code=" + d.userCode,
 		"expires_in":                int64(deviceCodeLifetime / time.Second),
-		"interval":                  int64(deviceInterval / time.Second),
+		"interval":                  int64(s.cfg.deviceInterval / time.Second),
 	})
 }
 

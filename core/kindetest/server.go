@@ -48,6 +48,19 @@ type config struct {
 	signingKey     *rsa.PrivateKey
 	logger         *slog.Logger
 	now            time.Time
+	deviceInterval time.Duration
+}
+
+// WithDeviceInterval sets the polling interval the device authorization
+// endpoint asks for (RFC 8628 §3.2; default 5 s, as Kinde). Polls closer
+// together than it are answered slow_down. Tests of device sign-ins use a
+// short one so that they need not wait.
+func WithDeviceInterval(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.deviceInterval = d
+		}
+	}
 }
 
 // WithIssuer sets the issuer URL (used in tokens, discovery and links). It is
@@ -138,7 +151,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 }
 
 func newServer(opts []Option) *Server {
-	cfg := config{codeLifetime: DefaultCodeLifetime}
+	cfg := config{codeLifetime: DefaultCodeLifetime, deviceInterval: deviceInterval}
 	for _, o := range opts {
 		o(&cfg)
 	}

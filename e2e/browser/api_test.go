@@ -100,7 +100,7 @@ func accessToken(t *testing.T, app *runningApp, email string) string {
 		Domain:       app.emulator,
 		ClientID:     kindetest.DefaultClientID,
 		ClientSecret: kindetest.DefaultClientSecret,
-		RedirectURL:  app.url + kinde.DefaultCallbackPath,
+		RedirectURL:  app.url + kinde.DefaultPaths().Callback,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func accessToken(t *testing.T, app *runningApp, email string) string {
 	if err != nil || loc.Query().Get("code") == "" {
 		t.Fatalf("sign-in of %s: %d, Location %q: want a redirect with a code", email, resp.StatusCode, resp.Header.Get("Location"))
 	}
-	tokens, err := client.ExchangeCode(ctx, loc.Query().Get("code"), kinde.WithCodeVerifier(ar.CodeVerifier), kinde.WithNonce(ar.Nonce))
+	tokens, err := client.ExchangeCode(ctx, ar, loc.Query())
 	if err != nil {
 		t.Fatalf("exchange the code of %s: %v", email, err)
 	}

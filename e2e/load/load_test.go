@@ -48,11 +48,11 @@ func newApp(t *testing.T, n int, store func(t *testing.T) kinde.Store) *app {
 		a.instances[a.next.Add(1)%uint64(len(a.instances))].ServeHTTP(w, r)
 	}))
 	a.url = "http://" + ts.Listener.Addr().String()
-	a.srv.AllowRedirectURI(a.srv.ClientID(), a.url+kinde.DefaultCallbackPath)
+	a.srv.AllowRedirectURI(a.srv.ClientID(), a.url+kinde.DefaultPaths().Callback)
 	for range n {
 		opts := []kinde.WebOption{kinde.WithConfig(kinde.Config{
 			Domain: a.srv.URL(), ClientID: a.srv.ClientID(), ClientSecret: a.srv.ClientSecret(),
-			RedirectURL: a.url + kinde.DefaultCallbackPath, SessionSecret: sessionSecret,
+			RedirectURL: a.url + kinde.DefaultPaths().Callback, SessionSecret: sessionSecret,
 			Now: a.srv.Now, Logger: slog.New(slog.DiscardHandler),
 		})}
 		if s := store(t); s != nil {
@@ -99,7 +99,7 @@ func (s *session) get(ctx context.Context, rawURL string) (int, string, string, 
 // signIn signs s in through the app's routes. Kinde's part is serialized:
 // the emulator signs everybody in as one user at a time (SignInAs).
 func (a *app) signIn(ctx context.Context, s *session, kindeMu *sync.Mutex) error {
-	status, loc, _, err := s.get(ctx, a.url+kinde.DefaultLoginPath)
+	status, loc, _, err := s.get(ctx, a.url+kinde.DefaultPaths().Login)
 	if err != nil || status != http.StatusFound {
 		return fmt.Errorf("login: %d %v", status, err)
 	}
@@ -107,7 +107,7 @@ func (a *app) signIn(ctx context.Context, s *session, kindeMu *sync.Mutex) error
 	a.srv.SignInAs(s.userID)
 	status, loc, _, err = s.get(ctx, loc)
 	kindeMu.Unlock()
-	if err != nil || status != http.StatusFound || !strings.HasPrefix(loc, a.url+kinde.DefaultCallbackPath+"?") {
+	if err != nil || status != http.StatusFound || !strings.HasPrefix(loc, a.url+kinde.DefaultPaths().Callback+"?") {
 		return fmt.Errorf("kinde: %d to %q %v", status, loc, err)
 	}
 	status, loc, body, err := s.get(ctx, loc)

@@ -48,7 +48,7 @@ type demoState struct {
 
 // startDemo starts the emulator with the state of the previous run, if there
 // is one, filled with the demo users and the device application.
-func startDemo(ctx context.Context) (*demoKinde, error) {
+func startDemo(ctx context.Context, pollInterval time.Duration) (*demoKinde, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
 		return nil, fmt.Errorf("find the configuration directory for the emulator's state: %w", err)
@@ -75,11 +75,12 @@ func startDemo(ctx context.Context) (*demoKinde, error) {
 			return nil, err
 		}
 	}
-	emu := kindetest.New(kindetest.WithIssuer("http://"+ln.Addr().String()), kindetest.WithSigningKey(key))
+	emu := kindetest.New(kindetest.WithIssuer("http://"+ln.Addr().String()), kindetest.WithSigningKey(key),
+		kindetest.WithDeviceInterval(pollInterval))
 	d := &demoKinde{emu: emu, demo: emu.SeedDemo(), served: make(chan struct{}), transport: &http.Transport{}}
 	emu.AddClient(kindetest.Client{ID: demoClientID, Name: "kinde-cli", Type: "device"})
 	d.client, err = kinde.New(kinde.Config{Domain: emu.URL(), ClientID: demoClientID,
-		HTTPClient: &http.Client{Transport: d.transport, Timeout: kinde.DefaultHTTPTimeout}})
+		HTTPClient: &http.Client{Transport: d.transport, Timeout: (10 * time.Second)}})
 	if err != nil {
 		ln.Close()
 		return nil, err

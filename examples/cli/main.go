@@ -52,8 +52,9 @@ type cli struct {
 	stdout, stderr io.Writer
 	// approveDelay is how long -demo-approve waits before approving.
 	approveDelay time.Duration
-	// pollSleep, when set, replaces the wait between device polls.
-	pollSleep func(context.Context, time.Duration) error
+	// pollInterval, when set, replaces the wait between device polls that
+	// Kinde asked for (tests use a short one).
+	pollInterval time.Duration
 }
 
 const usage = `usage: kinde-cli <command>
@@ -138,7 +139,7 @@ func (c *cli) withKinde(ctx context.Context, f func(*kindeEnv) error) error {
 		}
 		return f(k)
 	}
-	k.demo, err = startDemo(ctx)
+	k.demo, err = startDemo(ctx, c.pollInterval)
 	if err != nil {
 		return err
 	}
@@ -151,13 +152,12 @@ func (c *cli) login(ctx context.Context, k *kindeEnv, approve bool) error {
 	if approve && k.demo == nil {
 		return errors.New("-demo-approve works only with the built-in emulator (KINDE_DOMAIN unset)")
 	}
-	var opts []kinde.DeviceOption
-	if c.pollSleep != nil {
-		opts = append(opts, kinde.WithPollSleep(c.pollSleep))
-	}
-	da, err := k.client.StartDeviceAuth(ctx, opts...)
+	da, err := k.client.StartDeviceAuth(ctx)
 	if err != nil {
 		return fmt.Errorf("start the sign-in: %w", err)
+	}
+	if c.pollInterval > 0 {
+		da.Interval = c.pollInterval
 	}
 	fmt.Fprintf(c.stdout, "To sign in, open %s\nand enter the code %s\n", da.VerificationURI, da.UserCode)
 	if da.VerificationURIComplete != "" {

@@ -38,19 +38,9 @@ func (tc *testCLI) run(args ...string) (code int, stdout, stderr string) {
 	c := &cli{
 		stdout: &out, stderr: &errOut,
 		approveDelay: tc.approveDelay,
-		// The emulator's clock runs in real time, so a short wait makes
-		// it answer slow_down, which the poller obeys; nothing waits
-		// seconds.
-		pollSleep: func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(time.Millisecond)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		},
+		// The embedded emulator asks for a short polling interval in
+		// tests, so that nothing waits seconds.
+		pollInterval: 20 * time.Millisecond,
 	}
 	code = c.run(context.Background(), args)
 	return code, out.String(), errOut.String()

@@ -19,7 +19,7 @@ func newDemo(t *testing.T) *demo {
 	srv := kindetest.Start(t)
 	d := &demo{Demo: srv.SeedDemo(), srv: srv}
 	c, err := kinde.New(kinde.Config{Domain: srv.URL(), ClientID: srv.ClientID(), ClientSecret: srv.ClientSecret(),
-		RedirectURL: "http://127.0.0.1:8080" + kinde.DefaultCallbackPath})
+		RedirectURL: "http://127.0.0.1:8080" + kinde.DefaultPaths().Callback})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ type DemoUser struct {
 func DevKinde(appURL string) (*Kinde, error) {
 	cfg := kinde.ConfigFromEnv()
 	if cfg.RedirectURL == "" {
-		cfg.RedirectURL = appURL + kinde.DefaultCallbackPath
+		cfg.RedirectURL = appURL + kinde.DefaultPaths().Callback
 	}
 	if cfg.PostLogoutRedirectURL == "" {
 		cfg.PostLogoutRedirectURL = appURL + "/"

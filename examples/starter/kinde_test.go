@@ -12,8 +12,8 @@ import (
 
 // clearKindeEnv unsets the KINDE_* variables DevKinde reads.
 func clearKindeEnv(t *testing.T) {
-	for _, k := range []string{kinde.EnvDomain, kinde.EnvClientID, kinde.EnvClientSecret, kinde.EnvRedirectURL,
-		kinde.EnvPostLogoutRedirectURL, kinde.EnvSessionSecret, kinde.EnvAudience, kinde.EnvScope} {
+	for _, k := range []string{"KINDE_DOMAIN", "KINDE_CLIENT_ID", "KINDE_CLIENT_SECRET", "KINDE_REDIRECT_URL",
+		"KINDE_POST_LOGOUT_REDIRECT_URL", "KINDE_SESSION_SECRET", "KINDE_AUDIENCE", "KINDE_SCOPE"} {
 		t.Setenv(k, "")
 	}
 }
@@ -84,9 +84,9 @@ func TestDevKindeStartsTheEmulator(t *testing.T) {
 
 func TestDevKindeUsesRealKinde(t *testing.T) {
 	clearKindeEnv(t)
-	t.Setenv(kinde.EnvDomain, "https://yourbusiness.kinde.com")
-	t.Setenv(kinde.EnvClientID, "client-id")
-	t.Setenv(kinde.EnvClientSecret, "client-secret")
+	t.Setenv("KINDE_DOMAIN", "https://yourbusiness.kinde.com")
+	t.Setenv("KINDE_CLIENT_ID", "client-id")
+	t.Setenv("KINDE_CLIENT_SECRET", "client-secret")
 	k, err := DevKinde("http://127.0.0.1:8080")
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func TestDevKindeUsesRealKinde(t *testing.T) {
 		t.Errorf("help:\n%s", help.String())
 	}
 
-	t.Setenv(kinde.EnvRedirectURL, "http://localhost:8080/api/auth/kinde_callback")
+	t.Setenv("KINDE_REDIRECT_URL", "http://localhost:8080/api/auth/kinde_callback")
 	k, err = DevKinde("http://127.0.0.1:8080")
 	if err != nil {
 		t.Fatal(err)

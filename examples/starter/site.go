@@ -60,8 +60,8 @@ func NewSite(framework, appURL string, demoUsers []DemoUser) *Site {
 	s := &Site{
 		framework: framework,
 		url:       appURL,
-		paths: kinde.Paths{Login: kinde.DefaultLoginPath, Register: kinde.DefaultRegisterPath,
-			CreateOrg: kinde.DefaultCreateOrgPath, Logout: kinde.DefaultSignOutPath, SwitchOrg: kinde.DefaultSwitchOrgPath},
+		paths: kinde.Paths{Login: kinde.DefaultPaths().Login, Register: kinde.DefaultPaths().Register,
+			CreateOrg: kinde.DefaultPaths().CreateOrg, Logout: kinde.DefaultPaths().Logout, SwitchOrg: kinde.DefaultPaths().SwitchOrg},
 		demoUsers: demoUsers,
 		todos:     NewTodos(),
 		pages:     map[string]*template.Template{},

@@ -41,7 +41,7 @@ func NewDemo() *Demo {
 
 // Option configures an application's web layer for the demo (see Config).
 func (d *Demo) Option() kinde.WebOption {
-	return kinde.WithConfig(Config(d.Kinde, d.URL+kinde.DefaultCallbackPath))
+	return kinde.WithConfig(Config(d.Kinde, d.URL+kinde.DefaultPaths().Callback))
 }
 
 // Close stops the emulator and closes the listener, if the application has

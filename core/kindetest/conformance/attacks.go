@@ -49,7 +49,7 @@ func (f *fixture) wantRefused(r *response) {
 		f.t.Errorf("status %d, want 400; body %s", r.status, r.body)
 	}
 	for _, c := range r.cookies(f.t) {
-		if strings.HasPrefix(c.Name, kinde.DefaultSessionCookie) && c.Value != "" && c.MaxAge >= 0 {
+		if strings.HasPrefix(c.Name, "kinde_session") && c.Value != "" && c.MaxAge >= 0 {
 			f.t.Errorf("a refused request set session cookie %s", c.Name)
 		}
 	}
@@ -63,7 +63,7 @@ func (b *browser) sessionCookies() []*http.Cookie {
 	}
 	var out []*http.Cookie
 	for _, c := range b.c.Jar.Cookies(u) {
-		if strings.HasPrefix(c.Name, kinde.DefaultSessionCookie) {
+		if strings.HasPrefix(c.Name, "kinde_session") {
 			out = append(out, c)
 		}
 	}

@@ -48,17 +48,17 @@ func setup(t *testing.T, start Start, paths kinde.Paths, fromEnv bool) *fixture 
 	f.base = "http://" + ln.Addr().String()
 	f.paths = paths
 	if f.paths.Login == "" {
-		f.paths = kinde.Paths{Login: kinde.DefaultLoginPath, Register: kinde.DefaultRegisterPath,
-			CreateOrg: kinde.DefaultCreateOrgPath, Callback: kinde.DefaultCallbackPath,
-			Logout: kinde.DefaultSignOutPath, SwitchOrg: kinde.DefaultSwitchOrgPath}
+		f.paths = kinde.Paths{Login: kinde.DefaultPaths().Login, Register: kinde.DefaultPaths().Register,
+			CreateOrg: kinde.DefaultPaths().CreateOrg, Callback: kinde.DefaultPaths().Callback,
+			Logout: kinde.DefaultPaths().Logout, SwitchOrg: kinde.DefaultPaths().SwitchOrg}
 	}
 	f.cfg = Config(f.srv, f.base+f.paths.Callback)
 	f.cfg.Audience = []string{Audience}
 	if fromEnv {
 		for k, v := range map[string]string{
-			kinde.EnvDomain: f.cfg.Domain, kinde.EnvClientID: f.cfg.ClientID, kinde.EnvClientSecret: f.cfg.ClientSecret,
-			kinde.EnvRedirectURL: f.cfg.RedirectURL, kinde.EnvPostLogoutRedirectURL: f.cfg.PostLogoutRedirectURL,
-			kinde.EnvSessionSecret: sessionSecret, kinde.EnvAudience: Audience,
+			"KINDE_DOMAIN": f.cfg.Domain, "KINDE_CLIENT_ID": f.cfg.ClientID, "KINDE_CLIENT_SECRET": f.cfg.ClientSecret,
+			"KINDE_REDIRECT_URL": f.cfg.RedirectURL, "KINDE_POST_LOGOUT_REDIRECT_URL": f.cfg.PostLogoutRedirectURL,
+			"KINDE_SESSION_SECRET": sessionSecret, "KINDE_AUDIENCE": Audience,
 		} {
 			t.Setenv(k, v)
 		}

@@ -134,7 +134,7 @@ func testSignIn(t *testing.T, start Start) {
 	session := 0
 	for _, c := range r.cookies(t) {
 		switch {
-		case strings.HasPrefix(c.Name, kinde.DefaultSessionCookie):
+		case strings.HasPrefix(c.Name, "kinde_session"):
 			session++
 			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.MaxAge <= 0 {
 				t.Errorf("session cookie %s", c)
@@ -370,7 +370,7 @@ func testLogout(t *testing.T, start Start) {
 	f.wantRedirect(r, f.srv.URL()+"/logout?"+url.Values{"redirect": {f.cfg.PostLogoutRedirectURL}}.Encode())
 	cleared := 0
 	for _, c := range r.cookies(t) {
-		if strings.HasPrefix(c.Name, kinde.DefaultSessionCookie) {
+		if strings.HasPrefix(c.Name, "kinde_session") {
 			if c.Value != "" || (c.MaxAge >= 0 && (c.Expires.IsZero() || c.Expires.After(time.Unix(1, 0)))) {
 				t.Errorf("session cookie not deleted: %s", c)
 			}
@@ -391,7 +391,7 @@ func testCustomPaths(t *testing.T, start Start) {
 	f := setup(t, start, kinde.Paths{Login: "/auth/sign-in", Register: "/auth/sign-up", CreateOrg: "/auth/new-org",
 		Callback: "/auth/back", Logout: "/auth/sign-out", SwitchOrg: "/auth/org"}, false)
 	checkRoutes(f)
-	for _, p := range []string{kinde.DefaultLoginPath, kinde.DefaultCallbackPath, kinde.DefaultSignOutPath} {
+	for _, p := range []string{kinde.DefaultPaths().Login, kinde.DefaultPaths().Callback, kinde.DefaultPaths().Logout} {
 		if r := f.browser().get(p, navigation); r.status != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", p, r.status)
 		}
