@@ -1,6 +1,8 @@
 package kinde
 
 import (
+	"github.com/gokinde/kinde/core/internal/cookie"
+
 	"context"
 	"errors"
 	"time"
@@ -70,3 +72,12 @@ func isSessionNotFound(err error) bool {
 	var nf interface{ NotFound() bool }
 	return errors.As(err, &nf) && nf.NotFound()
 }
+
+// ErrSessionTooLarge means a session does not fit in the cookies a browser
+// keeps: keep sessions server-side (WithStore: NewMemoryStore for one
+// instance, redisstore for several) or request fewer scopes and claims.
+var ErrSessionTooLarge = cookie.ErrTooLarge
+
+// GenerateSecret returns a new random session secret (64 characters of
+// URL-safe base64) for KINDE_SESSION_SECRET.
+func GenerateSecret() (string, error) { return cookie.GenerateSecret() }

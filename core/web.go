@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gokinde/kinde/core/internal/cookie"
 )
 
 const (
@@ -185,7 +187,7 @@ func mergePaths(base, p Paths) Paths {
 // and sign-out handlers, the session loader (with refresh) and the guards.
 type Web struct {
 	c         *Client
-	codec     *cookieCodec
+	codec     *cookie.Codec
 	o         webOptions
 	log       *slog.Logger
 	origin    string
@@ -240,7 +242,7 @@ func NewWeb(opts ...WebOption) (*Web, error) {
 		secrets = []string{s}
 		cfg.Logger.Warn("kinde: no session secret configured: using a random one, so every session ends when this process restarts and instances cannot share sessions; set KINDE_SESSION_SECRET (at least 32 characters, e.g. from `openssl rand -base64 48`)")
 	}
-	codec, err := newCookieCodec(secrets...)
+	codec, err := cookie.New(secrets...)
 	if err != nil {
 		return nil, &ConfigError{Field: "SessionSecret", Env: envSessionSecret, Reason: strings.TrimPrefix(err.Error(), "kinde: ")}
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/gokinde/kinde/core/internal/cookie"
 )
 
 // errNoSession means the request carries no session.
@@ -16,8 +18,8 @@ var errNoSession = errors.New("kinde: no session")
 // well be fine.
 var errStoreFailed = errors.New("kinde: session store failed")
 
-func (w *Web) cookieOptions(x Exchange) cookieOptions {
-	return cookieOptions{Path: "/", MaxAge: w.o.lifetime, Secure: w.secure(x), SameSite: http.SameSiteLaxMode}
+func (w *Web) cookieOptions(x Exchange) cookie.Options {
+	return cookie.Options{Path: "/", MaxAge: w.o.lifetime, Secure: w.secure(x), SameSite: http.SameSiteLaxMode}
 }
 
 // read returns the tokens of the request's session and, for server-side
@@ -29,7 +31,7 @@ func (w *Web) read(x Exchange) (*Tokens, string, error) {
 	now := w.c.cfg.Now()
 	raw, err := w.codec.Decode(w.o.cookieName, x.Cookie, now)
 	if err != nil {
-		if isSessionNotFound(err) {
+		if errors.Is(err, cookie.ErrNotFound) {
 			return nil, "", errNoSession
 		}
 		return nil, "", err
@@ -46,7 +48,7 @@ func (w *Web) read(x Exchange) (*Tokens, string, error) {
 	}
 	t, err := decodeSession(raw)
 	if err != nil {
-		return nil, id, fmt.Errorf("%w: %w", err, errCookieInvalid)
+		return nil, id, fmt.Errorf("%w: %w", err, cookie.ErrInvalid)
 	}
 	t.leeway, t.now = w.c.cfg.Leeway, w.c.cfg.Now
 	return t, id, nil

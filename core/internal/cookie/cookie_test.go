@@ -1,4 +1,4 @@
-package kinde
+package cookie
 
 import (
 	"bytes"
@@ -24,9 +24,9 @@ const (
 
 var cookieTestNow = time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
 
-func cookieTestCodec(t testing.TB, secrets ...string) *cookieCodec {
+func cookieTestCodec(t testing.TB, secrets ...string) *Codec {
 	t.Helper()
-	c, err := newCookieCodec(secrets...)
+	c, err := New(secrets...)
 	if err != nil {
 		t.Fatalf("NewCookieCodec: %v", err)
 	}
@@ -78,9 +78,9 @@ func TestCookieCodecNew(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := newCookieCodec(tt.secrets...)
+			c, err := New(tt.secrets...)
 			if tt.wantErr {
-				if !errors.Is(err, errSecretTooShort) {
+				if !errors.Is(err, ErrSecretTooShort) {
 					t.Fatalf("error = %v, want ErrSecretTooShort", err)
 				}
 				if !strings.Contains(err.Error(), "KINDE_SESSION_SECRET must be at least 32 characters; generate one with `openssl rand -base64 48`") {
@@ -105,8 +105,8 @@ func TestCookieCodecGenerateSecret(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(s) < minSecretLength {
-			t.Fatalf("secret %q is shorter than %d", s, minSecretLength)
+		if len(s) < MinSecretLength {
+			t.Fatalf("secret %q is shorter than %d", s, MinSecretLength)
 		}
 		if seen[s] {
 			t.Fatal("GenerateSecret repeated a secret")
@@ -172,7 +172,7 @@ func TestCookieCodecRotation(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		codec   *cookieCodec
+		codec   *Codec
 		value   string
 		want    string
 		wantErr error
@@ -180,9 +180,9 @@ func TestCookieCodecRotation(t *testing.T) {
 		{"rotated opens old value", rotated, fromOld, "old", nil},
 		{"rotated opens its own", rotated, fromRotated, "new", nil},
 		{"new secret alone opens rotated value", onlyNew, fromRotated, "new", nil},
-		{"rotated seals with the new secret", old, fromRotated, "", errCookieInvalid},
-		{"retired secret no longer opens", onlyNew, fromOld, "", errCookieInvalid},
-		{"unrelated secret", other, fromOld, "", errCookieInvalid},
+		{"rotated seals with the new secret", old, fromRotated, "", ErrInvalid},
+		{"retired secret no longer opens", onlyNew, fromOld, "", ErrInvalid},
+		{"unrelated secret", other, fromOld, "", ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -275,7 +275,7 @@ func TestCookieCodecTamper(t *testing.T) {
 					b := bytes.Clone(raw)
 					b[i] ^= mask
 					_, err := c.Open("s", base64.RawURLEncoding.EncodeToString(b), cookieTestNow)
-					if !errors.Is(err, errCookieInvalid) {
+					if !errors.Is(err, ErrInvalid) {
 						t.Fatalf("byte %d ^ %#x: error = %v, want ErrCookieInvalid", i, mask, err)
 					}
 				}
@@ -290,7 +290,7 @@ func TestCookieCodecTamper(t *testing.T) {
 				repl = 'B'
 			}
 			v := value[:i] + string(repl) + value[i+1:]
-			if _, err := c.Open("s", v, cookieTestNow); !errors.Is(err, errCookieInvalid) {
+			if _, err := c.Open("s", v, cookieTestNow); !errors.Is(err, ErrInvalid) {
 				t.Fatalf("character %d changed: error = %v, want ErrCookieInvalid", i, err)
 			}
 		}
@@ -310,7 +310,7 @@ func TestCookieCodecTamper(t *testing.T) {
 	}
 	for _, e := range encodings {
 		t.Run(e.name, func(t *testing.T) {
-			if _, err := c.Open("s", e.value, cookieTestNow); !errors.Is(err, errCookieInvalid) {
+			if _, err := c.Open("s", e.value, cookieTestNow); !errors.Is(err, ErrInvalid) {
 				t.Fatalf("error = %v, want ErrCookieInvalid", err)
 			}
 		})
@@ -324,10 +324,10 @@ func TestCookieCodecTruncation(t *testing.T) {
 		t.Fatal(err)
 	}
 	for n := range len(value) {
-		if _, err := c.Open("s", value[:n], cookieTestNow); !errors.Is(err, errCookieInvalid) {
+		if _, err := c.Open("s", value[:n], cookieTestNow); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("prefix of %d characters: error = %v, want ErrCookieInvalid", n, err)
 		}
-		if _, err := c.Open("s", value[n+1:], cookieTestNow); !errors.Is(err, errCookieInvalid) {
+		if _, err := c.Open("s", value[n+1:], cookieTestNow); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("suffix from %d: error = %v, want ErrCookieInvalid", n+1, err)
 		}
 	}
@@ -340,7 +340,7 @@ func TestCookieCodecNameBinding(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"kinde_flow", "kinde_session.1", "Kinde_session", "kinde_sessio", "kinde_session_"} {
-		if _, err := c.Open(name, value, cookieTestNow); !errors.Is(err, errCookieInvalid) {
+		if _, err := c.Open(name, value, cookieTestNow); !errors.Is(err, ErrInvalid) {
 			t.Errorf("Open under %q: error = %v, want ErrCookieInvalid", name, err)
 		}
 	}
@@ -360,9 +360,9 @@ func TestCookieCodecExpiry(t *testing.T) {
 	}{
 		{"long before", cookieTestNow.Add(-24 * time.Hour), nil},
 		{"just before", expires.Add(-time.Millisecond), nil},
-		{"at expiry", expires, errCookieExpired},
-		{"after", expires.Add(time.Second), errCookieExpired},
-		{"much later", expires.AddDate(5, 0, 0), errCookieExpired},
+		{"at expiry", expires, ErrExpired},
+		{"after", expires.Add(time.Second), ErrExpired},
+		{"much later", expires.AddDate(5, 0, 0), ErrExpired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -370,7 +370,7 @@ func TestCookieCodecExpiry(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("error = %v, want %v", err, tt.wantErr)
 			}
-			if err != nil && errors.Is(err, errCookieInvalid) {
+			if err != nil && errors.Is(err, ErrInvalid) {
 				t.Fatal("an expired cookie must not also be reported as invalid")
 			}
 		})
@@ -381,7 +381,7 @@ func TestCookieCodecSealErrors(t *testing.T) {
 	c := cookieTestCodec(t, cookieTestSecretA)
 	tests := []struct {
 		name    string
-		codec   *cookieCodec
+		codec   *Codec
 		cookie  string
 		expires time.Time
 	}{
@@ -389,7 +389,7 @@ func TestCookieCodecSealErrors(t *testing.T) {
 		{"name with space", c, "a b", cookieTestNow},
 		{"name with semicolon", c, "a;b", cookieTestNow},
 		{"zero expiry", c, "s", time.Time{}},
-		{"zero codec", &cookieCodec{}, "s", cookieTestNow},
+		{"zero codec", &Codec{}, "s", cookieTestNow},
 		{"nil codec", nil, "s", cookieTestNow},
 	}
 	for _, tt := range tests {
@@ -399,7 +399,7 @@ func TestCookieCodecSealErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := (&cookieCodec{}).Open("s", "AAAA", cookieTestNow); err == nil {
+	if _, err := (&Codec{}).Open("s", "AAAA", cookieTestNow); err == nil {
 		t.Fatal("Open on a zero codec: want an error")
 	}
 }
@@ -417,15 +417,15 @@ func TestCookieCodecEncodeDecodeChunks(t *testing.T) {
 		name       string
 		chunkSize  int // 0 keeps the default
 		chunks     int
-		opts       cookieOptions
+		opts       Options
 		wantMaxAge int
 	}{
-		{"one", 400, 1, cookieOptions{MaxAge: time.Hour}, 3600},
-		{"two", 400, 2, cookieOptions{MaxAge: time.Hour}, 3600},
-		{"five", 400, 5, cookieOptions{}, 0},
-		{"ten", 400, 10, cookieOptions{Secure: true, SameSite: http.SameSiteStrictMode}, 0},
-		{"default size, three", 0, 3, cookieOptions{MaxAge: 30 * 24 * time.Hour, Secure: true}, 30 * 24 * 3600},
-		{"default size, long domain and path", 0, 4, cookieOptions{
+		{"one", 400, 1, Options{MaxAge: time.Hour}, 3600},
+		{"two", 400, 2, Options{MaxAge: time.Hour}, 3600},
+		{"five", 400, 5, Options{}, 0},
+		{"ten", 400, 10, Options{Secure: true, SameSite: http.SameSiteStrictMode}, 0},
+		{"default size, three", 0, 3, Options{MaxAge: 30 * 24 * time.Hour, Secure: true}, 30 * 24 * 3600},
+		{"default size, long domain and path", 0, 4, Options{
 			Domain: strings.Repeat("sub.", 30) + "example.test",
 			Path:   "/" + strings.Repeat("p", 200),
 			MaxAge: time.Hour,
@@ -491,7 +491,7 @@ func TestCookieCodecEncodeDecodeChunks(t *testing.T) {
 	}
 }
 
-func cookieTestNormalize(t *testing.T, o cookieOptions) cookieOptions {
+func cookieTestNormalize(t *testing.T, o Options) Options {
 	t.Helper()
 	o, err := o.normalize()
 	if err != nil {
@@ -501,11 +501,11 @@ func cookieTestNormalize(t *testing.T, o cookieOptions) cookieOptions {
 }
 
 // cookieTestThreeChunks returns a cookieJar holding a session in three chunks, and its plaintext.
-func cookieTestThreeChunks(t *testing.T, c *cookieCodec, seed uint64) (cookieJar, []byte) {
+func cookieTestThreeChunks(t *testing.T, c *Codec, seed uint64) (cookieJar, []byte) {
 	t.Helper()
 	c.ChunkSize = 400
 	plaintext := cookieTestBytes(seed, cookieTestPlaintextSize(3, 400))
-	cookies, err := c.Encode("sess", plaintext, cookieOptions{MaxAge: time.Hour}, cookieTestNow)
+	cookies, err := c.Encode("sess", plaintext, Options{MaxAge: time.Hour}, cookieTestNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -527,27 +527,27 @@ func TestCookieCodecDecodeDamagedChunks(t *testing.T) {
 	}{
 		{"intact", func(cookieJar) {}, nil},
 		{"extra stale chunk is ignored", func(j cookieJar) { j["sess.3"] = "stale"; j["sess.7"] = "stale" }, nil},
-		{"no cookie", func(j cookieJar) { clear(j) }, ErrSessionNotFound},
-		{"empty first cookie", func(j cookieJar) { j["sess"] = "" }, ErrSessionNotFound},
-		{"first cookie missing", func(j cookieJar) { delete(j, "sess") }, ErrSessionNotFound},
-		{"missing middle chunk", func(j cookieJar) { delete(j, "sess.1") }, errCookieInvalid},
-		{"missing last chunk", func(j cookieJar) { delete(j, "sess.2") }, errCookieInvalid},
-		{"empty chunk", func(j cookieJar) { j["sess.1"] = "" }, errCookieInvalid},
-		{"swapped chunks", func(j cookieJar) { j["sess.1"], j["sess.2"] = j["sess.2"], j["sess.1"] }, errCookieInvalid},
-		{"chunk from another session", func(j cookieJar) { j["sess.1"] = other["sess.1"] }, errCookieInvalid},
-		{"count lowered", func(j cookieJar) { j["sess"] = "2" + strings.TrimPrefix(j["sess"], "3") }, errCookieInvalid},
+		{"no cookie", func(j cookieJar) { clear(j) }, ErrNotFound},
+		{"empty first cookie", func(j cookieJar) { j["sess"] = "" }, ErrNotFound},
+		{"first cookie missing", func(j cookieJar) { delete(j, "sess") }, ErrNotFound},
+		{"missing middle chunk", func(j cookieJar) { delete(j, "sess.1") }, ErrInvalid},
+		{"missing last chunk", func(j cookieJar) { delete(j, "sess.2") }, ErrInvalid},
+		{"empty chunk", func(j cookieJar) { j["sess.1"] = "" }, ErrInvalid},
+		{"swapped chunks", func(j cookieJar) { j["sess.1"], j["sess.2"] = j["sess.2"], j["sess.1"] }, ErrInvalid},
+		{"chunk from another session", func(j cookieJar) { j["sess.1"] = other["sess.1"] }, ErrInvalid},
+		{"count lowered", func(j cookieJar) { j["sess"] = "2" + strings.TrimPrefix(j["sess"], "3") }, ErrInvalid},
 		{"count raised with stale chunk", func(j cookieJar) {
 			j["sess"] = "4" + strings.TrimPrefix(j["sess"], "3")
 			j["sess.3"] = other["sess.2"]
-		}, errCookieInvalid},
-		{"count above maximum", func(j cookieJar) { j["sess"] = "11" + strings.TrimPrefix(j["sess"], "3") }, errCookieInvalid},
-		{"count of one", func(j cookieJar) { j["sess"] = "1" + strings.TrimPrefix(j["sess"], "3") }, errCookieInvalid},
-		{"count with leading zero", func(j cookieJar) { j["sess"] = "03" + strings.TrimPrefix(j["sess"], "3") }, errCookieInvalid},
-		{"count with sign", func(j cookieJar) { j["sess"] = "+3" + strings.TrimPrefix(j["sess"], "3") }, errCookieInvalid},
-		{"count missing", func(j cookieJar) { j["sess"] = strings.TrimPrefix(j["sess"], "3") }, errCookieInvalid},
-		{"chunk too long", func(j cookieJar) { j["sess.1"] = strings.Repeat("A", maxCookieBytes+1) }, errCookieInvalid},
-		{"first chunk too long", func(j cookieJar) { j["sess"] += strings.Repeat("A", maxCookieBytes) }, errCookieInvalid},
-		{"chunk truncated", func(j cookieJar) { j["sess.2"] = j["sess.2"][:len(j["sess.2"])-1] }, errCookieInvalid},
+		}, ErrInvalid},
+		{"count above maximum", func(j cookieJar) { j["sess"] = "11" + strings.TrimPrefix(j["sess"], "3") }, ErrInvalid},
+		{"count of one", func(j cookieJar) { j["sess"] = "1" + strings.TrimPrefix(j["sess"], "3") }, ErrInvalid},
+		{"count with leading zero", func(j cookieJar) { j["sess"] = "03" + strings.TrimPrefix(j["sess"], "3") }, ErrInvalid},
+		{"count with sign", func(j cookieJar) { j["sess"] = "+3" + strings.TrimPrefix(j["sess"], "3") }, ErrInvalid},
+		{"count missing", func(j cookieJar) { j["sess"] = strings.TrimPrefix(j["sess"], "3") }, ErrInvalid},
+		{"chunk too long", func(j cookieJar) { j["sess.1"] = strings.Repeat("A", maxCookieBytes+1) }, ErrInvalid},
+		{"first chunk too long", func(j cookieJar) { j["sess"] += strings.Repeat("A", maxCookieBytes) }, ErrInvalid},
+		{"chunk truncated", func(j cookieJar) { j["sess.2"] = j["sess.2"][:len(j["sess.2"])-1] }, ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -567,11 +567,11 @@ func TestCookieCodecDecodeDamagedChunks(t *testing.T) {
 func TestCookieCodecDecodeExpiredAndMoved(t *testing.T) {
 	c := cookieTestCodec(t, cookieTestSecretA)
 	j, _ := cookieTestThreeChunks(t, c, 1)
-	if _, err := c.Decode("sess", j.get, cookieTestNow.Add(time.Hour)); !errors.Is(err, errCookieExpired) {
+	if _, err := c.Decode("sess", j.get, cookieTestNow.Add(time.Hour)); !errors.Is(err, ErrExpired) {
 		t.Fatalf("after MaxAge: error = %v, want ErrCookieExpired", err)
 	}
 	moved := cookieJar{"flow": j["sess"], "flow.1": j["sess.1"], "flow.2": j["sess.2"]}
-	if _, err := c.Decode("flow", moved.get, cookieTestNow); !errors.Is(err, errCookieInvalid) {
+	if _, err := c.Decode("flow", moved.get, cookieTestNow); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("under another name: error = %v, want ErrCookieInvalid", err)
 	}
 }
@@ -579,7 +579,7 @@ func TestCookieCodecDecodeExpiredAndMoved(t *testing.T) {
 func TestCookieCodecSessionCookieLifetime(t *testing.T) {
 	c := cookieTestCodec(t, cookieTestSecretA)
 	c.SessionCookieLifetime = 2 * time.Hour
-	cookies, err := c.Encode("s", []byte("v"), cookieOptions{}, cookieTestNow)
+	cookies, err := c.Encode("s", []byte("v"), Options{}, cookieTestNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -591,7 +591,7 @@ func TestCookieCodecSessionCookieLifetime(t *testing.T) {
 	if _, err := c.Decode("s", j.get, cookieTestNow.Add(2*time.Hour-time.Second)); err != nil {
 		t.Fatalf("within lifetime: %v", err)
 	}
-	if _, err := c.Decode("s", j.get, cookieTestNow.Add(2*time.Hour)); !errors.Is(err, errCookieExpired) {
+	if _, err := c.Decode("s", j.get, cookieTestNow.Add(2*time.Hour)); !errors.Is(err, ErrExpired) {
 		t.Fatalf("after lifetime: error = %v, want ErrCookieExpired", err)
 	}
 }
@@ -602,7 +602,7 @@ func TestCookieCodecTooLarge(t *testing.T) {
 		maxChunks int
 		size      int
 	}{
-		{"default limit", defaultMaxCookieChunks, 40_000},
+		{"default limit", DefaultMaxChunks, 40_000},
 		{"one chunk allowed", 1, 4000},
 		{"three chunks allowed", 3, 12_000},
 	}
@@ -610,11 +610,11 @@ func TestCookieCodecTooLarge(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := cookieTestCodec(t, cookieTestSecretA)
 			c.MaxChunks = tt.maxChunks
-			cookies, err := c.Encode("sess", cookieTestBytes(3, tt.size), cookieOptions{}, cookieTestNow)
-			if !errors.Is(err, ErrSessionTooLarge) {
+			cookies, err := c.Encode("sess", cookieTestBytes(3, tt.size), Options{}, cookieTestNow)
+			if !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("error = %v (%d cookies), want ErrSessionTooLarge", err, len(cookies))
 			}
-			var tooLarge *sessionTooLargeError
+			var tooLarge *TooLargeError
 			if !errors.As(err, &tooLarge) || tooLarge.MaxChunks != tt.maxChunks || tooLarge.Name != "sess" || tooLarge.Size <= tt.size {
 				t.Fatalf("error details = %+v", tooLarge)
 			}
@@ -624,7 +624,7 @@ func TestCookieCodecTooLarge(t *testing.T) {
 		})
 	}
 	c := cookieTestCodec(t, cookieTestSecretA)
-	if _, err := c.Seal("sess", cookieTestBytes(4, 40_000), cookieTestNow.Add(time.Hour)); !errors.Is(err, ErrSessionTooLarge) {
+	if _, err := c.Seal("sess", cookieTestBytes(4, 40_000), cookieTestNow.Add(time.Hour)); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("Seal of an oversized value: error = %v, want ErrSessionTooLarge", err)
 	}
 }
@@ -633,14 +633,14 @@ func TestCookieCodecEncodeOptionErrors(t *testing.T) {
 	tests := []struct {
 		name   string
 		cookie string
-		opts   cookieOptions
+		opts   Options
 	}{
-		{"negative MaxAge", "s", cookieOptions{MaxAge: -time.Second}},
-		{"SameSite None without Secure", "s", cookieOptions{SameSite: http.SameSiteNoneMode}},
-		{"invalid domain", "s", cookieOptions{Domain: "bad domain"}},
-		{"invalid path", "s", cookieOptions{Path: "/a;b"}},
-		{"invalid name", "a=b", cookieOptions{}},
-		{"path too long", "s", cookieOptions{Path: "/" + strings.Repeat("p", 4000)}},
+		{"negative MaxAge", "s", Options{MaxAge: -time.Second}},
+		{"SameSite None without Secure", "s", Options{SameSite: http.SameSiteNoneMode}},
+		{"invalid domain", "s", Options{Domain: "bad domain"}},
+		{"invalid path", "s", Options{Path: "/a;b"}},
+		{"invalid name", "a=b", Options{}},
+		{"path too long", "s", Options{Path: "/" + strings.Repeat("p", 4000)}},
 	}
 	c := cookieTestCodec(t, cookieTestSecretA)
 	for _, tt := range tests {
@@ -650,7 +650,7 @@ func TestCookieCodecEncodeOptionErrors(t *testing.T) {
 			}
 		})
 	}
-	opts := cookieOptions{SameSite: http.SameSiteNoneMode, Secure: true, DisableHTTPOnly: true}
+	opts := Options{SameSite: http.SameSiteNoneMode, Secure: true, DisableHTTPOnly: true}
 	cookies, err := c.Encode("s", []byte("v"), opts, cookieTestNow)
 	if err != nil {
 		t.Fatal(err)
@@ -663,7 +663,7 @@ func TestCookieCodecEncodeOptionErrors(t *testing.T) {
 func TestCookieCodecReplaceAndClear(t *testing.T) {
 	c := cookieTestCodec(t, cookieTestSecretA)
 	c.ChunkSize = 400
-	opts := cookieOptions{MaxAge: time.Hour, Domain: "app.example.test", Path: "/app"}
+	opts := Options{MaxAge: time.Hour, Domain: "app.example.test", Path: "/app"}
 	big := cookieTestBytes(5, cookieTestPlaintextSize(5, 400))
 
 	tests := []struct {
@@ -723,7 +723,7 @@ func TestCookieCodecReplaceAndClear(t *testing.T) {
 			if len(j) != 1 || j["other"] != "keep" {
 				t.Fatalf("after ClearCookies the browser holds %v", cookieJarNames(j))
 			}
-			if _, err := c.Decode("sess", j.get, cookieTestNow); !errors.Is(err, ErrSessionNotFound) {
+			if _, err := c.Decode("sess", j.get, cookieTestNow); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("Decode after logout: error = %v, want ErrSessionNotFound", err)
 			}
 		})
@@ -735,14 +735,14 @@ func TestCookieCodecClearCookiesCases(t *testing.T) {
 	tests := []struct {
 		name  string
 		have  cookieJar
-		opts  cookieOptions
+		opts  Options
 		want  []string
 		check func(*http.Cookie) bool
 	}{
-		{"nothing to clear", cookieJar{"other": "x"}, cookieOptions{}, nil, nil},
-		{"gap in chunks", cookieJar{"s": "x", "s.1": "x", "s.4": "x"}, cookieOptions{}, []string{"s", "s.1", "s.4"}, nil},
-		{"chunks without main", cookieJar{"s.2": "x"}, cookieOptions{}, []string{"s.2"}, nil},
-		{"invalid options fall back to defaults", cookieJar{"s": "x"}, cookieOptions{MaxAge: -1, Secure: true},
+		{"nothing to clear", cookieJar{"other": "x"}, Options{}, nil, nil},
+		{"gap in chunks", cookieJar{"s": "x", "s.1": "x", "s.4": "x"}, Options{}, []string{"s", "s.1", "s.4"}, nil},
+		{"chunks without main", cookieJar{"s.2": "x"}, Options{}, []string{"s.2"}, nil},
+		{"invalid options fall back to defaults", cookieJar{"s": "x"}, Options{MaxAge: -1, Secure: true},
 			[]string{"s"}, func(ck *http.Cookie) bool { return ck.Path == "/" && ck.Secure && ck.SameSite == http.SameSiteLaxMode }},
 	}
 	for _, tt := range tests {
@@ -772,7 +772,7 @@ func TestCookieCodecConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for i := range 50 {
 				want := cookieTestBytes(uint64(w*1000+i), 100+i*20)
-				cookies, err := c.Encode("s", want, cookieOptions{MaxAge: time.Hour}, cookieTestNow)
+				cookies, err := c.Encode("s", want, Options{MaxAge: time.Hour}, cookieTestNow)
 				if err != nil {
 					errs <- err
 					return
@@ -825,7 +825,7 @@ func FuzzCookieCodecOpen(f *testing.F) {
 			}
 			return
 		}
-		if !errors.Is(err, errCookieInvalid) && !errors.Is(err, errCookieExpired) {
+		if !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrExpired) {
 			t.Fatalf("Open(%q, %q) error %v is neither invalid nor expired", name, value, err)
 		}
 	})
@@ -835,7 +835,7 @@ func FuzzCookieDecodeChunks(f *testing.F) {
 	c := cookieTestCodec(f, cookieTestSecretA)
 	c.ChunkSize = 300
 	plaintext := cookieTestBytes(7, 500)
-	cookies, err := c.Encode("s", plaintext, cookieOptions{MaxAge: time.Hour}, cookieTestNow)
+	cookies, err := c.Encode("s", plaintext, Options{MaxAge: time.Hour}, cookieTestNow)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -865,7 +865,7 @@ func FuzzCookieDecodeChunks(f *testing.F) {
 			}
 			return
 		}
-		if !errors.Is(err, errCookieInvalid) && !errors.Is(err, errCookieExpired) && !errors.Is(err, ErrSessionNotFound) {
+		if !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrExpired) && !errors.Is(err, ErrNotFound) {
 			t.Fatalf("Decode error %v is none of invalid, expired, not found", err)
 		}
 	})
@@ -878,8 +878,8 @@ func FuzzCookieCodecRoundTrip(f *testing.F) {
 	f.Add([]byte("hello"))
 	f.Add(cookieTestBytes(8, 2000))
 	f.Fuzz(func(t *testing.T, plaintext []byte) {
-		cookies, err := c.Encode("s", plaintext, cookieOptions{MaxAge: time.Minute}, cookieTestNow)
-		if errors.Is(err, ErrSessionTooLarge) {
+		cookies, err := c.Encode("s", plaintext, Options{MaxAge: time.Minute}, cookieTestNow)
+		if errors.Is(err, ErrTooLarge) {
 			return
 		}
 		if err != nil {

@@ -1,4 +1,8 @@
-package kinde
+// Package cookie seals values into encrypted, authenticated cookies
+// (AES-256-GCM with keys derived by HKDF from the session secrets), split into
+// chunks when they are large. It is the session cookie format of package
+// kinde, which maps its errors to its own public ones.
+package cookie
 
 import (
 	"crypto/aes"
@@ -16,19 +20,19 @@ import (
 	"time"
 )
 
-// Limits and defaults of [cookieCodec].
+// Limits and defaults of [Codec].
 const (
-	// minSecretLength is the shortest secret, in bytes, that [newCookieCodec] accepts.
-	minSecretLength = 32
+	// MinSecretLength is the shortest secret, in bytes, that [New] accepts.
+	MinSecretLength = 32
 
-	// defaultCookieChunkSize is the default [cookieCodec.ChunkSize].
-	defaultCookieChunkSize = 3800
+	// DefaultChunkSize is the default [Codec.ChunkSize].
+	DefaultChunkSize = 3800
 
-	// defaultMaxCookieChunks is the default [cookieCodec.MaxChunks].
-	defaultMaxCookieChunks = 10
+	// DefaultMaxChunks is the default [Codec.MaxChunks].
+	DefaultMaxChunks = 10
 
-	// defaultSessionCookieLifetime is the default [cookieCodec.SessionCookieLifetime].
-	defaultSessionCookieLifetime = 7 * 24 * time.Hour
+	// DefaultLifetime is the default [Codec.SessionCookieLifetime].
+	DefaultLifetime = 7 * 24 * time.Hour
 
 	// maxCookieBytes is what one cookie may take: name, value and attributes.
 	maxCookieBytes = 4096
@@ -48,31 +52,34 @@ const (
 	chunkSeparator      = "."
 )
 
-// Errors of [cookieCodec]; they are returned wrapped, test them with errors.Is.
+// Errors of [Codec]; they are returned wrapped, test them with errors.Is.
 var (
-	// errCookieInvalid means a cookie value could not be opened: it was altered or
+	// ErrInvalid means a cookie value could not be opened: it was altered or
 	// truncated, was sealed for another cookie name, or was sealed with a secret
 	// that is no longer configured. Treat the request as signed out; if every user
 	// is affected, check that KINDE_SESSION_SECRET (and any previous secrets kept
 	// for rotation) is the same on all instances.
-	errCookieInvalid = errors.New("kinde: session cookie is invalid; the user needs to sign in again (if this happens to every user, check that KINDE_SESSION_SECRET is the same on every instance)")
+	ErrInvalid = errors.New("kinde: session cookie is invalid; the user needs to sign in again (if this happens to every user, check that KINDE_SESSION_SECRET is the same on every instance)")
 
-	// errCookieExpired means a cookie value was genuine but is past the expiry
+	// ErrExpired means a cookie value was genuine but is past the expiry
 	// sealed inside it. Treat the request as signed out.
-	errCookieExpired = errors.New("kinde: session cookie has expired; the user needs to sign in again")
+	ErrExpired = errors.New("kinde: session cookie has expired; the user needs to sign in again")
 
-	// ErrSessionTooLarge means a session does not fit in the cookies a browser
-	// keeps. The returned error is a [*sessionTooLargeError].
-	ErrSessionTooLarge = errors.New("kinde: session is too large for cookies; use a server-side store (kinde.NewMemoryStore or redisstore) or request fewer scopes and claims")
+	// ErrNotFound means the request carries no cookie of that name.
+	ErrNotFound = errors.New("kinde: no session cookie")
 
-	// errSecretTooShort is returned (wrapped) by [newCookieCodec] for a missing
-	// secret or one shorter than minSecretLength.
-	errSecretTooShort = errors.New("KINDE_SESSION_SECRET must be at least 32 characters; generate one with `openssl rand -base64 48`")
+	// ErrTooLarge means a session does not fit in the cookies a browser
+	// keeps. The returned error is a [*TooLargeError].
+	ErrTooLarge = errors.New("kinde: session is too large for cookies; use a server-side store (kinde.NewMemoryStore or redisstore) or request fewer scopes and claims")
+
+	// ErrSecretTooShort is returned (wrapped) by [New] for a missing
+	// secret or one shorter than MinSecretLength.
+	ErrSecretTooShort = errors.New("KINDE_SESSION_SECRET must be at least 32 characters; generate one with `openssl rand -base64 48`")
 )
 
-// sessionTooLargeError reports a session that needs more cookies than
-// [cookieCodec.MaxChunks]. errors.Is(err, ErrSessionTooLarge) holds for it.
-type sessionTooLargeError struct {
+// TooLargeError reports a session that needs more cookies than
+// [Codec.MaxChunks]. errors.Is(err, ErrTooLarge) holds for it.
+type TooLargeError struct {
 	Name      string // cookie name
 	Size      int    // bytes of the sealed, encoded session
 	MaxChunks int    // cookies allowed
@@ -80,25 +87,25 @@ type sessionTooLargeError struct {
 }
 
 // Error describes the size and what to do about it.
-func (e *sessionTooLargeError) Error() string {
+func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("kinde: session cookie %q needs %d bytes, more than %d cookies of %d bytes hold; use a server-side store (kinde.NewMemoryStore or redisstore) or request fewer scopes and claims",
 		e.Name, e.Size, e.MaxChunks, e.ChunkSize)
 }
 
-// Is reports whether target is [ErrSessionTooLarge].
-func (e *sessionTooLargeError) Is(target error) bool { return target == ErrSessionTooLarge }
+// Is reports whether target is [ErrTooLarge].
+func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
-// cookieOptions are the attributes of the cookies that [cookieCodec] writes. The zero
+// Options are the attributes of the cookies that [Codec] writes. The zero
 // value is a host-only, HttpOnly, SameSite=Lax cookie for path "/" that lasts as long
 // as the browser session.
-type cookieOptions struct {
+type Options struct {
 	// Path defaults to "/".
 	Path string
 	// Domain is empty for a host-only cookie (recommended).
 	Domain string
 	// MaxAge is how long the cookie lives. It is also sealed inside the value, which
 	// stops being accepted after it. Zero makes a browser-session cookie whose
-	// sealed value lasts [cookieCodec.SessionCookieLifetime]; negative is an error.
+	// sealed value lasts [Codec.SessionCookieLifetime]; negative is an error.
 	MaxAge time.Duration
 	// Secure restricts the cookie to https. Set it whenever the application is
 	// served over https.
@@ -110,24 +117,24 @@ type cookieOptions struct {
 	DisableHTTPOnly bool
 }
 
-// cookieCodec seals data into cookie values with AES-256-GCM and splits large values
+// Codec seals data into cookie values with AES-256-GCM and splits large values
 // over several cookies. Each value is bound to its cookie name, so it is rejected
 // under any other name, and carries its expiry, so it is rejected after it.
 //
-// Create one with [newCookieCodec], adjust the exported fields if needed, then use it
+// Create one with [New], adjust the exported fields if needed, then use it
 // from any number of goroutines; do not change the fields after first use.
-type cookieCodec struct {
+type Codec struct {
 	// ChunkSize is the most bytes of value in one cookie. Encode lowers it further
 	// when the name and attributes would make a cookie longer than 4096 bytes.
-	// Default defaultCookieChunkSize.
+	// Default DefaultChunkSize.
 	ChunkSize int
 	// MaxChunks is the most cookies one session may use, counting the first.
-	// Default defaultMaxCookieChunks. Note that proxies often limit a request
+	// Default DefaultMaxChunks. Note that proxies often limit a request
 	// header to 8 KiB, which is about two full cookies; keep sessions small or use
 	// a server-side [Store].
 	MaxChunks int
 	// SessionCookieLifetime is how long a value from Encode is accepted when
-	// cookieOptions.MaxAge is zero. Default defaultSessionCookieLifetime.
+	// Options.MaxAge is zero. Default DefaultLifetime.
 	SessionCookieLifetime time.Duration
 
 	keys []cookieKey // keys[0] seals; all open
@@ -138,25 +145,25 @@ type cookieKey struct {
 	aead cipher.AEAD
 }
 
-// newCookieCodec returns a codec keyed by secrets. The first secret seals new values;
+// New returns a codec keyed by secrets. The first secret seals new values;
 // every secret opens values, so to rotate, put the new secret first and keep the old
 // one after it until the cookies it sealed have expired. Each secret must be at least
-// minSecretLength bytes; use [GenerateSecret] or `openssl rand -base64 48`.
+// MinSecretLength bytes; use [GenerateSecret] or `openssl rand -base64 48`.
 //
 // A key is used for at most about 2^32 values; rotate the secret long before that.
-func newCookieCodec(secrets ...string) (*cookieCodec, error) {
+func New(secrets ...string) (*Codec, error) {
 	if len(secrets) == 0 {
-		return nil, fmt.Errorf("kinde: no session secret given: %w", errSecretTooShort)
+		return nil, fmt.Errorf("kinde: no session secret given: %w", ErrSecretTooShort)
 	}
-	c := &cookieCodec{
-		ChunkSize:             defaultCookieChunkSize,
-		MaxChunks:             defaultMaxCookieChunks,
-		SessionCookieLifetime: defaultSessionCookieLifetime,
+	c := &Codec{
+		ChunkSize:             DefaultChunkSize,
+		MaxChunks:             DefaultMaxChunks,
+		SessionCookieLifetime: DefaultLifetime,
 		keys:                  make([]cookieKey, 0, len(secrets)),
 	}
 	for i, secret := range secrets {
-		if len(secret) < minSecretLength {
-			return nil, fmt.Errorf("kinde: session secret %d of %d is %d characters: %w", i+1, len(secrets), len(secret), errSecretTooShort)
+		if len(secret) < MinSecretLength {
+			return nil, fmt.Errorf("kinde: session secret %d of %d is %d characters: %w", i+1, len(secrets), len(secret), ErrSecretTooShort)
 		}
 		k, err := deriveCookieKey(secret)
 		if err != nil {
@@ -188,7 +195,7 @@ func deriveCookieKey(secret string) (cookieKey, error) {
 }
 
 // GenerateSecret returns a new random secret (48 random bytes, 64 characters of
-// URL-safe base64) suitable for KINDE_SESSION_SECRET and [newCookieCodec].
+// URL-safe base64) suitable for KINDE_SESSION_SECRET and [New].
 func GenerateSecret() (string, error) {
 	b := make([]byte, 48)
 	if _, err := rand.Read(b); err != nil {
@@ -200,8 +207,8 @@ func GenerateSecret() (string, error) {
 // Seal encrypts plaintext for the cookie called name, to be accepted until expires.
 // The result is URL-safe base64 without padding, usable as a cookie value as is.
 // Values longer than MaxChunks cookies could carry are refused with a
-// [*sessionTooLargeError], so that whatever Seal returns, Open accepts.
-func (c *cookieCodec) Seal(name string, plaintext []byte, expires time.Time) (string, error) {
+// [*TooLargeError], so that whatever Seal returns, Open accepts.
+func (c *Codec) Seal(name string, plaintext []byte, expires time.Time) (string, error) {
 	if err := c.check(); err != nil {
 		return "", err
 	}
@@ -221,16 +228,16 @@ func (c *cookieCodec) Seal(name string, plaintext []byte, expires time.Time) (st
 	copy(out, header[:])
 	out = k.aead.Seal(out, nil, payload, cookieAAD(name, header))
 	if n := base64.RawURLEncoding.EncodedLen(len(out)); n > c.maxSealedLen() {
-		return "", &sessionTooLargeError{Name: name, Size: n, MaxChunks: c.MaxChunks, ChunkSize: maxCookieBytes}
+		return "", &TooLargeError{Name: name, Size: n, MaxChunks: c.MaxChunks, ChunkSize: maxCookieBytes}
 	}
 	return base64.RawURLEncoding.EncodeToString(out), nil
 }
 
 // Open decrypts a value made by Seal for the cookie called name and returns the
-// plaintext. It returns an error wrapping [errCookieInvalid] when the value was not
+// plaintext. It returns an error wrapping [ErrInvalid] when the value was not
 // sealed by one of the codec's secrets for this name, and one wrapping
-// [errCookieExpired] when now is at or after the sealed expiry.
-func (c *cookieCodec) Open(name, value string, now time.Time) ([]byte, error) {
+// [ErrExpired] when now is at or after the sealed expiry.
+func (c *Codec) Open(name, value string, now time.Time) ([]byte, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -268,7 +275,7 @@ func (c *cookieCodec) Open(name, value string, now time.Time) ([]byte, error) {
 	}
 	expires := time.UnixMilli(int64(binary.BigEndian.Uint64(payload)))
 	if !now.Before(expires) {
-		return nil, fmt.Errorf("kinde: cookie %q expired at %s: %w", name, expires.UTC().Format(time.RFC3339), errCookieExpired)
+		return nil, fmt.Errorf("kinde: cookie %q expired at %s: %w", name, expires.UTC().Format(time.RFC3339), ErrExpired)
 	}
 	return payload[cookieExpiryLen:], nil
 }
@@ -277,10 +284,10 @@ func (c *cookieCodec) Open(name, value string, now time.Time) ([]byte, error) {
 // name alone when the value fits in one cookie, otherwise name, name.1, name.2, …
 // The first cookie then starts with the number of cookies, so Decode notices a
 // missing one. Each cookie, attributes included, stays within 4096 bytes. When more
-// than MaxChunks cookies would be needed, the error is a [*sessionTooLargeError].
+// than MaxChunks cookies would be needed, the error is a [*TooLargeError].
 //
-// To replace a session that may have used more cookies before, use [cookieCodec.Replace].
-func (c *cookieCodec) Encode(name string, plaintext []byte, opts cookieOptions, now time.Time) ([]*http.Cookie, error) {
+// To replace a session that may have used more cookies before, use [Codec.Replace].
+func (c *Codec) Encode(name string, plaintext []byte, opts Options, now time.Time) ([]*http.Cookie, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -309,7 +316,7 @@ func (c *cookieCodec) Encode(name string, plaintext []byte, opts cookieOptions, 
 	}
 	n := (len(sealed) + chunkSize - 1) / chunkSize
 	if n > c.MaxChunks {
-		return nil, &sessionTooLargeError{Name: name, Size: len(sealed), MaxChunks: c.MaxChunks, ChunkSize: chunkSize}
+		return nil, &TooLargeError{Name: name, Size: len(sealed), MaxChunks: c.MaxChunks, ChunkSize: chunkSize}
 	}
 	cookies := make([]*http.Cookie, 0, n)
 	for i := range n {
@@ -325,17 +332,17 @@ func (c *cookieCodec) Encode(name string, plaintext []byte, opts cookieOptions, 
 
 // Decode reads the cookies written by Encode through get, which returns the value of
 // the request cookie with the given name, and returns the plaintext. It returns an
-// error wrapping [ErrSessionNotFound] when the request has no cookie called name,
-// [errCookieInvalid] when a part is missing, altered or out of order, and
-// [errCookieExpired] when the sealed expiry has passed. Chunks beyond the count
+// error wrapping [ErrNotFound] when the request has no cookie called name,
+// [ErrInvalid] when a part is missing, altered or out of order, and
+// [ErrExpired] when the sealed expiry has passed. Chunks beyond the count
 // recorded in the first cookie (left over from a larger session) are ignored.
-func (c *cookieCodec) Decode(name string, get func(name string) (string, bool), now time.Time) ([]byte, error) {
+func (c *Codec) Decode(name string, get func(name string) (string, bool), now time.Time) ([]byte, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
 	first, ok := get(name)
 	if !ok || first == "" {
-		return nil, fmt.Errorf("kinde: cookie %q: %w", name, ErrSessionNotFound)
+		return nil, fmt.Errorf("kinde: cookie %q: %w", name, ErrNotFound)
 	}
 	countText, part, chunked := strings.Cut(first, chunkSeparator)
 	if !chunked {
@@ -367,7 +374,7 @@ func (c *cookieCodec) Decode(name string, get func(name string) (string, bool), 
 // Replace is Encode followed by ClearCookies for the chunks that the request carries
 // but the new value no longer uses, so a session that shrinks leaves no stale
 // cookies behind. get reads request cookies, as for Decode.
-func (c *cookieCodec) Replace(name string, plaintext []byte, get func(name string) (string, bool), opts cookieOptions, now time.Time) ([]*http.Cookie, error) {
+func (c *Codec) Replace(name string, plaintext []byte, get func(name string) (string, bool), opts Options, now time.Time) ([]*http.Cookie, error) {
 	cookies, err := c.Encode(name, plaintext, opts, now)
 	if err != nil {
 		return nil, err
@@ -385,12 +392,12 @@ func (c *cookieCodec) Replace(name string, plaintext []byte, get func(name strin
 // and every chunk of it (name.1, name.2, … up to MaxChunks) that the request
 // carries, as reported by get. Use the same opts as when the cookies were set, as
 // browsers match the path and domain. Invalid opts are replaced by the defaults.
-func (c *cookieCodec) ClearCookies(name string, get func(name string) (string, bool), opts cookieOptions) []*http.Cookie {
+func (c *Codec) ClearCookies(name string, get func(name string) (string, bool), opts Options) []*http.Cookie {
 	opts, err := opts.normalize()
 	if err != nil {
-		opts = cookieOptions{Path: "/", SameSite: http.SameSiteLaxMode, Secure: opts.Secure}
+		opts = Options{Path: "/", SameSite: http.SameSiteLaxMode, Secure: opts.Secure}
 	}
-	chunks := defaultMaxCookieChunks
+	chunks := DefaultMaxChunks
 	if c != nil && c.MaxChunks > 0 {
 		chunks = c.MaxChunks
 	}
@@ -406,28 +413,28 @@ func (c *cookieCodec) ClearCookies(name string, get func(name string) (string, b
 	return cookies
 }
 
-// check reports a codec that was not made by newCookieCodec or whose fields were set
+// check reports a codec that was not made by New or whose fields were set
 // to nonsense.
-func (c *cookieCodec) check() error {
+func (c *Codec) check() error {
 	switch {
 	case c == nil || len(c.keys) == 0:
 		return errors.New("kinde: cookie codec has no keys; create it with kinde.NewCookieCodec")
 	case c.ChunkSize < minChunkSize:
-		return fmt.Errorf("kinde: cookie codec ChunkSize %d is below %d; leave it at the default %d", c.ChunkSize, minChunkSize, defaultCookieChunkSize)
+		return fmt.Errorf("kinde: cookie codec ChunkSize %d is below %d; leave it at the default %d", c.ChunkSize, minChunkSize, DefaultChunkSize)
 	case c.MaxChunks < 1:
-		return fmt.Errorf("kinde: cookie codec MaxChunks %d must be at least 1; leave it at the default %d", c.MaxChunks, defaultMaxCookieChunks)
+		return fmt.Errorf("kinde: cookie codec MaxChunks %d must be at least 1; leave it at the default %d", c.MaxChunks, DefaultMaxChunks)
 	}
 	return nil
 }
 
 // maxSealedLen bounds what Open decodes, so hostile input costs little.
-func (c *cookieCodec) maxSealedLen() int {
+func (c *Codec) maxSealedLen() int {
 	return c.MaxChunks * maxCookieBytes
 }
 
 // chunkSize returns the bytes of value per cookie: ChunkSize, lowered so that the
 // longest chunk name with its attributes and the count prefix fit in 4096 bytes.
-func (c *cookieCodec) chunkSize(name string, opts cookieOptions, now time.Time) (int, error) {
+func (c *Codec) chunkSize(name string, opts Options, now time.Time) (int, error) {
 	longest := opts.cookie(chunkName(name, max(c.MaxChunks, 2)), "", now)
 	if err := longest.Valid(); err != nil {
 		return 0, fmt.Errorf("kinde: cookie %q: %w; check the cookie name, path and domain", name, err)
@@ -440,7 +447,7 @@ func (c *cookieCodec) chunkSize(name string, opts cookieOptions, now time.Time) 
 	return size, nil
 }
 
-func (o cookieOptions) normalize() (cookieOptions, error) {
+func (o Options) normalize() (Options, error) {
 	if o.Path == "" {
 		o.Path = "/"
 	}
@@ -456,7 +463,7 @@ func (o cookieOptions) normalize() (cookieOptions, error) {
 	return o, nil
 }
 
-func (o cookieOptions) cookie(name, value string, now time.Time) *http.Cookie {
+func (o Options) cookie(name, value string, now time.Time) *http.Cookie {
 	ck := &http.Cookie{
 		Name:     name,
 		Value:    value,
@@ -473,7 +480,7 @@ func (o cookieOptions) cookie(name, value string, now time.Time) *http.Cookie {
 	return ck
 }
 
-func (o cookieOptions) expired(name string) *http.Cookie {
+func (o Options) expired(name string) *http.Cookie {
 	ck := o.cookie(name, "", time.Time{})
 	ck.MaxAge = -1
 	ck.Expires = time.Unix(0, 0).UTC()
@@ -489,7 +496,7 @@ func cookieAAD(name string, header [cookieHeaderLen]byte) []byte {
 }
 
 func cookieInvalid(name, reason string) error {
-	return fmt.Errorf("kinde: cookie %q: %s: %w", name, reason, errCookieInvalid)
+	return fmt.Errorf("kinde: cookie %q: %s: %w", name, reason, ErrInvalid)
 }
 
 func chunkName(name string, i int) string {
