@@ -142,13 +142,13 @@ func WithInvitationCode(code string) AuthOption {
 	}
 }
 
-// WithSupportsReauth tells Kinde that the app handles error=login_link_expired
+// withSupportsReauth tells Kinde that the app handles error=login_link_expired
 // by restarting the sign-in with the returned reauth_state.
-func WithSupportsReauth() AuthOption { return setParam("supports_reauth", "true") }
+func withSupportsReauth() AuthOption { return setParam("supports_reauth", "true") }
 
-// WithReauthState restarts an expired sign-in with the parameters Kinde
+// withReauthState restarts an expired sign-in with the parameters Kinde
 // returned in reauth_state (base64 JSON). Invalid input is an error.
-func WithReauthState(state string) AuthOption {
+func withReauthState(state string) AuthOption {
 	return func(p *authParams) error {
 		v, err := decodeReauthState(state)
 		if err != nil {
@@ -167,9 +167,9 @@ func WithPlanInterest(plan string) AuthOption { return setParam("plan_interest",
 // WithPricingTableKey selects the pricing table shown at sign-up.
 func WithPricingTableKey(key string) AuthOption { return setParam("pricing_table_key", key) }
 
-// WithMarketing passes attribution parameters (utm_source, gclid, …).
+// withMarketing passes attribution parameters (utm_source, gclid, …).
 // Unknown names are an error.
-func WithMarketing(params map[string]string) AuthOption {
+func withMarketing(params map[string]string) AuthOption {
 	return func(p *authParams) error {
 		for k, v := range params {
 			if !isMarketingParam(k) {

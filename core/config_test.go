@@ -197,11 +197,11 @@ func TestAuthURL(t *testing.T) {
 			map[string][]string{"prompt": {"login"}, "login_hint": {"a@b.c"}, "connection_id": {"conn_1"}, "lang": {"fr"}}},
 		{"invitation", []AuthOption{WithInvitationCode(" inv_1 ")}, map[string][]string{"invitation_code": {"inv_1"}, "is_invitation": {"true"}}},
 		{"blank invitation", []AuthOption{WithInvitationCode("  ")}, map[string][]string{"invitation_code": nil, "is_invitation": nil}},
-		{"reauth and billing", []AuthOption{WithSupportsReauth(), WithPlanInterest("pro"), WithPricingTableKey("pt")},
+		{"reauth and billing", []AuthOption{withSupportsReauth(), WithPlanInterest("pro"), WithPricingTableKey("pt")},
 			map[string][]string{"supports_reauth": {"true"}, "plan_interest": {"pro"}, "pricing_table_key": {"pt"}}},
-		{"marketing and extra", []AuthOption{WithMarketing(map[string]string{"utm_source": "x", "gclid": "g"}), WithParam("has_success_page", "true")},
+		{"marketing and extra", []AuthOption{withMarketing(map[string]string{"utm_source": "x", "gclid": "g"}), WithParam("has_success_page", "true")},
 			map[string][]string{"utm_source": {"x"}, "gclid": {"g"}, "has_success_page": {"true"}}},
-		{"reauth state", []AuthOption{WithReauthState("eyJvcmdDb2RlIjoib3JnXzIiLCJsb2dpbkhpbnQiOiJ4QHkueiIsInJlZGlyZWN0X3VyaSI6Imh0dHBzOi8vZXZpbC5leGFtcGxlIn0=")},
+		{"reauth state", []AuthOption{withReauthState("eyJvcmdDb2RlIjoib3JnXzIiLCJsb2dpbkhpbnQiOiJ4QHkueiIsInJlZGlyZWN0X3VyaSI6Imh0dHBzOi8vZXZpbC5leGFtcGxlIn0=")},
 			map[string][]string{"org_code": {"org_2"}, "login_hint": {"x@y.z"}, "redirect_uri": {"http://localhost:8080/cb"}}},
 	}
 	for _, tt := range tests {
@@ -258,11 +258,11 @@ func TestAuthURLRejects(t *testing.T) {
 		}
 	}
 	bad := []AuthOption{
-		WithMarketing(map[string]string{"evil": "1"}),
+		withMarketing(map[string]string{"evil": "1"}),
 		WithRedirectURL("//evil.example"),
 		WithScopes("a b"),
-		WithReauthState("%%%"),
-		WithReauthState("bm90IGpzb24="),
+		withReauthState("%%%"),
+		withReauthState("bm90IGpzb24="),
 	}
 	for i, o := range bad {
 		if _, err := c.AuthURL(o); err == nil {

@@ -342,7 +342,7 @@ func (w *Web) start(x Exchange, kind loginKind) {
 		w.fail(x, http.StatusBadRequest, "Invalid sign-in link", "The sign-in link has a malformed query string.")
 		return
 	}
-	opts := []AuthOption{WithSupportsReauth()}
+	opts := []AuthOption{withSupportsReauth()}
 	switch kind {
 	case kindRegister:
 		opts = append(opts, WithRegistration())
@@ -391,7 +391,7 @@ func (w *Web) start(x Exchange, kind loginKind) {
 		}
 	}
 	if len(marketing) > 0 {
-		opts = append(opts, WithMarketing(marketing))
+		opts = append(opts, withMarketing(marketing))
 	}
 	returnTo := w.returnTo(x, q.Get("post_login_redirect_url"))
 	w.redirectToKinde(x, flowState{ReturnTo: returnTo, OrgCode: orgCode}, opts...)
@@ -541,14 +541,14 @@ func (w *Web) callbackError(x Exchange, q url.Values, state string) {
 	case "login_link_expired":
 		if rs := q.Get("reauth_state"); rs != "" {
 			if _, err := decodeReauthState(rs); err == nil {
-				w.redirectToKinde(x, flowState{ReturnTo: returnTo}, WithSupportsReauth(), WithReauthState(rs))
+				w.redirectToKinde(x, flowState{ReturnTo: returnTo}, withSupportsReauth(), withReauthState(rs))
 				return
 			}
 		}
 	case "login_required":
 		// A silent sign-in (organization switch) needs the login screen.
 		if flow != nil && flow.Silent {
-			opts := []AuthOption{WithSupportsReauth()}
+			opts := []AuthOption{withSupportsReauth()}
 			if orgCode != "" {
 				opts = append(opts, WithOrgCode(orgCode))
 			}
