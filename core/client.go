@@ -3,7 +3,6 @@ package kinde
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -149,4 +148,3 @@ func parseTokenError(name string, resp *http.Response, body []byte) error {
 	return te
 }
 
-var errNoKeys = errors.New("the key set has no RS256 signing keys")

@@ -264,6 +264,15 @@ func TestVerifyRejects(t *testing.T) {
 			c["iat"] = now.Add(time.Hour).Unix()
 			return e.srv.Sign(c, kindetest.Header{})
 		}, kinde.ErrTokenNotYetValid, false},
+		// Security review, finding 3: base64 decoding skipped CR and LF, so
+		// these spellings of a valid token verified (each one a new cache
+		// entry).
+		{"trailing LF", func() string { return e.srv.Sign(base(), kindetest.Header{}) + "\n" }, kinde.ErrTokenMalformed, false},
+		{"CRLF in the signature", func() string {
+			tok := e.srv.Sign(base(), kindetest.Header{})
+			i := strings.LastIndexByte(tok, '.') + 8
+			return tok[:i] + "\r\n" + tok[i:]
+		}, kinde.ErrTokenMalformed, false},
 		{"wrong issuer", func() string {
 			c := base()
 			c["iss"] = "https://other.kinde.com"

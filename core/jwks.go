@@ -11,8 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/gokinde/kinde/core/internal/jose"
 )
 
 // keySnapshot is an immutable view of Kinde's signing keys.
@@ -213,45 +212,11 @@ func (c *Client) fetchJWKS(ctx context.Context) (map[string]*rsa.PublicKey, erro
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: GET %s answered HTTP %d: check KINDE_DOMAIN", ErrKeySetUnavailable, c.ep.jwks, resp.StatusCode)
 	}
-	keys, err := parseJWKS(body)
+	keys, err := jose.ParseJWKS(body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrKeySetUnavailable, c.ep.jwks, err)
 	}
 	c.debug(ctx, "key set fetched", "keys", len(keys))
-	return keys, nil
-}
-
-// parseJWKS extracts the RS256-capable RSA public keys of a JWKS document.
-func parseJWKS(body []byte) (map[string]*rsa.PublicKey, error) {
-	set, err := jwk.Parse(body)
-	if err != nil {
-		return nil, fmt.Errorf("invalid JWKS: %w", err)
-	}
-	keys := make(map[string]*rsa.PublicKey, set.Len())
-	for i := range set.Len() {
-		k, _ := set.Key(i)
-		if k.KeyType() != jwa.RSA() {
-			continue
-		}
-		if use, ok := k.KeyUsage(); ok && use != "sig" {
-			continue
-		}
-		if alg, ok := k.Algorithm(); ok && alg.String() != "RS256" {
-			continue
-		}
-		var pub rsa.PublicKey
-		if err := jwk.Export(k, &pub); err != nil {
-			continue
-		}
-		if pub.N == nil || pub.N.BitLen() < 2048 {
-			continue
-		}
-		kid, _ := k.KeyID()
-		keys[kid] = &pub
-	}
-	if len(keys) == 0 {
-		return nil, errNoKeys
-	}
 	return keys, nil
 }
 

@@ -2,15 +2,13 @@ package kinde
 
 import (
 	"context"
-	"crypto"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/gokinde/kinde/core/internal/jose"
 )
 
 // maxTokenBytes bounds the size of a token the verifier looks at.
@@ -149,45 +147,6 @@ func fail(sentinel error, format string, args ...any) error {
 	return &detailedError{err: sentinel, detail: fmt.Sprintf(format, args...)}
 }
 
-type jwsHeader struct {
-	Alg string
-	Kid string
-}
-
-// parseHeader reads alg and kid from a JOSE header. Repeated members, escaped
-// spellings of them and "crit" (extensions this verifier does not
-// understand) are rejected.
-func parseHeader(b []byte) (jwsHeader, error) {
-	var h jwsHeader
-	var seenAlg, seenKid bool
-	err := scanObject(b, func(key, value []byte, escaped bool) error {
-		if escaped {
-			return errors.New("header member names must not be escaped")
-		}
-		switch string(key) {
-		case "alg":
-			v, ok := jsonString(value)
-			if !ok || seenAlg {
-				return errors.New("header alg is repeated or not a string")
-			}
-			h.Alg, seenAlg = v, true
-		case "kid":
-			v, ok := jsonString(value)
-			if !ok || seenKid {
-				return errors.New("header kid is repeated or not a string")
-			}
-			h.Kid, seenKid = v, true
-		case "crit":
-			return errors.New("critical header extensions are not supported")
-		}
-		return nil
-	})
-	if errors.Is(err, errJSON) {
-		return h, errors.New("header is not a JSON object")
-	}
-	return h, err
-}
-
 // verifyToken checks structure, algorithm, signature and issuer, using and
 // filling the verified-token cache. Time and audience checks are left to
 // the caller because they must run on every use.
@@ -223,41 +182,14 @@ func (c *Client) verifyToken(ctx context.Context, raw string) (*Claims, error) {
 	return claims, nil
 }
 
-func decodeSegment(dst []byte, seg string) ([]byte, error) {
-	n := base64.RawURLEncoding.DecodedLen(len(seg))
-	if cap(dst) < n {
-		dst = make([]byte, n)
-	}
-	dst = dst[:n]
-	m, err := base64.RawURLEncoding.Strict().Decode(dst, []byte(seg))
-	return dst[:m], err
-}
-
 // verifyJWS checks a compact RS256 JWS against the key set and returns its
 // payload and key id. It is shared by the token verifier and webhooks.
 func (c *Client) verifyJWS(ctx context.Context, raw string, maxLen int) ([]byte, string, error) {
-	if len(raw) > maxLen {
-		return nil, "", fail(ErrTokenMalformed, "larger than %d bytes", maxLen)
-	}
-	dot1 := strings.IndexByte(raw, '.')
-	dot2 := -1
-	if dot1 >= 0 {
-		if i := strings.IndexByte(raw[dot1+1:], '.'); i >= 0 {
-			dot2 = dot1 + 1 + i
-		}
-	}
-	if dot1 <= 0 || dot2 <= dot1+1 || strings.IndexByte(raw[dot2+1:], '.') >= 0 {
-		return nil, "", fail(ErrTokenMalformed, "a JWT has three dot-separated parts")
-	}
-	var hdrBuf [512]byte
-	hdrJSON, err := decodeSegment(hdrBuf[:0], raw[:dot1])
+	jws, err := jose.Parse(raw, maxLen)
 	if err != nil {
-		return nil, "", fail(ErrTokenMalformed, "header is not base64url")
+		return nil, "", fail(ErrTokenMalformed, "%s", strings.TrimPrefix(err.Error(), jose.ErrMalformed.Error()+": "))
 	}
-	h, err := parseHeader(hdrJSON)
-	if err != nil {
-		return nil, "", fail(ErrTokenMalformed, "%v", err)
-	}
+	h := jws.Header
 	if h.Alg != "RS256" {
 		return nil, "", fail(ErrTokenAlgorithm, "alg is %q", truncate(h.Alg, 16))
 	}
@@ -265,16 +197,13 @@ func (c *Client) verifyJWS(ctx context.Context, raw string, maxLen int) ([]byte,
 	if err != nil {
 		return nil, "", err
 	}
-	var sigBuf [512]byte
-	sig, err := decodeSegment(sigBuf[:0], raw[dot2+1:])
-	if err != nil {
-		return nil, "", fail(ErrTokenMalformed, "signature is not base64url")
+	if err := jws.VerifyRS256(key); err != nil {
+		if errors.Is(err, jose.ErrSignature) {
+			return nil, "", fail(ErrTokenSignature, "key %q", truncate(h.Kid, 64))
+		}
+		return nil, "", fail(ErrTokenMalformed, "%s", strings.TrimPrefix(err.Error(), jose.ErrMalformed.Error()+": "))
 	}
-	digest := sha256.Sum256([]byte(raw[:dot2]))
-	if err := rsa.VerifyPKCS1v15(key, crypto.SHA256, digest[:], sig); err != nil {
-		return nil, "", fail(ErrTokenSignature, "key %q", truncate(h.Kid, 64))
-	}
-	payload, err := decodeSegment(nil, raw[dot1+1:dot2])
+	payload, err := jws.Payload()
 	if err != nil {
 		return nil, "", fail(ErrTokenMalformed, "payload is not base64url")
 	}
@@ -308,7 +237,7 @@ func tokenExpiry(raw string) time.Time {
 	if len(parts) != 3 {
 		return time.Time{}
 	}
-	payload, err := decodeSegment(nil, parts[1])
+	payload, err := jose.DecodeSegment(nil, parts[1])
 	if err != nil {
 		return time.Time{}
 	}
