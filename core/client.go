@@ -147,4 +147,3 @@ func parseTokenError(name string, resp *http.Response, body []byte) error {
 	}
 	return te
 }
-

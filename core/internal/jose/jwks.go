@@ -45,4 +45,3 @@ func ParseJWKS(body []byte) (map[string]*rsa.PublicKey, error) {
 	}
 	return keys, nil
 }
-
