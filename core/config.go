@@ -73,7 +73,8 @@ type Config struct {
 	// DisablePKCE turns PKCE off. PKCE (S256) is on by default and should stay on.
 	DisablePKCE bool
 	// DisableAutoRefresh stops the web layer from refreshing access tokens
-	// that are about to expire. Auto-refresh is on by default.
+	// that are about to expire, and Client.Session from refreshing tokens
+	// whose access token has expired. Auto-refresh is on by default.
 	DisableAutoRefresh bool
 
 	// Issuer is the expected "iss" of tokens. Default: the domain URL.

@@ -544,3 +544,54 @@ func TestClientCredentialsTokenSource(t *testing.T) {
 		t.Fatalf("%d token requests after renewal, want 2", n)
 	}
 }
+
+// Kinde's SDKs refresh stored tokens whose access token has expired when
+// they build a per-user client (auto_refresh_tokens, on by default), so
+// Client.Session does too, unless auto-refresh is off or there is no
+// refresh token to use.
+func TestSessionAutoRefresh(t *testing.T) {
+	tests := []struct {
+		name        string
+		disable     bool
+		dropRefresh bool
+		revoke      bool
+		want        error
+	}{
+		{name: "expired access token is refreshed"},
+		{name: "auto-refresh off", disable: true, want: kinde.ErrTokenExpired},
+		{name: "no refresh token", dropRefresh: true, want: kinde.ErrTokenExpired},
+		{name: "refresh token revoked", revoke: true, want: kinde.ErrInvalidGrant},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, func(c *kinde.Config) { c.DisableAutoRefresh = tt.disable })
+			_, tok := e.login(t)
+			if tt.dropRefresh {
+				tok.RefreshToken = ""
+			}
+			if tt.revoke {
+				if err := e.client.RevokeToken(context.Background(), tok.RefreshToken, "refresh_token"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.srv.Advance(tok.ExpiresAt.Sub(e.srv.Now()) + time.Hour)
+			sess, err := e.client.Session(context.Background(), tok)
+			if tt.want != nil {
+				if !errors.Is(err, tt.want) {
+					t.Fatalf("err = %v, want %v", err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := sess.Tokens()
+			if got.AccessToken == tok.AccessToken || got.RefreshToken == tok.RefreshToken || got.Expired() {
+				t.Fatalf("session kept the old tokens: expired %v", got.Expired())
+			}
+			if sess.UserID() != e.user.ID {
+				t.Fatalf("user %q, want %q", sess.UserID(), e.user.ID)
+			}
+		})
+	}
+}

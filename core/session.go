@@ -39,8 +39,12 @@ type Session struct {
 // in, and Kinde issues it with a shorter lifetime (one hour) than the access
 // token that carries the session. Both tokens must name the same subject.
 //
-// An expired access token is rejected with an error matching ErrTokenExpired;
-// refresh the tokens first (Client.Refresh) when t.Expired() reports true.
+// When the access token has expired and t carries a refresh token, Session
+// refreshes the tokens first (as Kinde's SDKs do with auto-refresh on) and
+// the session holds the new ones: store s.Tokens() in place of t. Without a
+// refresh token, or with Config.DisableAutoRefresh, an expired access token
+// is rejected with an error matching ErrTokenExpired. A refresh Kinde refuses
+// fails with an error matching ErrInvalidGrant: the user must sign in again.
 // With Config.SkipAccessTokenVerification the access token is not read at
 // all, and claim helpers see only the ID token.
 func (c *Client) Session(ctx context.Context, t *Tokens) (*Session, error) {
@@ -48,12 +52,32 @@ func (c *Client) Session(ctx context.Context, t *Tokens) (*Session, error) {
 		return nil, errors.New("kinde: Session needs tokens with an access token: pass the tokens from ExchangeCode or Refresh")
 	}
 	st, err := c.sessionState(ctx, *t)
+	if err != nil && errors.Is(err, ErrTokenExpired) && t.RefreshToken != "" && !c.cfg.DisableAutoRefresh {
+		var nt *Tokens
+		if nt, err = c.Refresh(ctx, t); err == nil {
+			st, err = c.sessionState(ctx, *nt)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
+	return c.newSession(st), nil
+}
+
+// storedSession builds a session from tokens without refreshing them: the
+// web layer refreshes (and saves) on its own terms.
+func (c *Client) storedSession(ctx context.Context, t *Tokens) (*Session, error) {
+	st, err := c.sessionState(ctx, *t)
+	if err != nil {
+		return nil, err
+	}
+	return c.newSession(st), nil
+}
+
+func (c *Client) newSession(st sessionState) *Session {
 	s := &Session{c: c}
 	s.set(st)
-	return s, nil
+	return s
 }
 
 type sessionState struct {

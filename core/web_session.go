@@ -135,7 +135,7 @@ func (w *Web) Load(x Exchange) *Session {
 			}
 		}
 	}
-	s, err := w.c.Session(ctx, t)
+	s, err := w.c.storedSession(ctx, t)
 	if err != nil {
 		if errors.Is(err, ErrTokenExpired) || errors.Is(err, ErrKeySetUnavailable) || errors.Is(err, context.Canceled) {
 			return nil
