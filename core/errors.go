@@ -14,6 +14,7 @@ type ConfigError struct {
 	Reason string // what is wrong and how to fix it
 }
 
+// Error names the setting, its environment variable and the fix.
 func (e *ConfigError) Error() string {
 	if e.Env != "" {
 		return fmt.Sprintf("kinde: config %s (%s) %s", e.Field, e.Env, e.Reason)
@@ -36,6 +37,7 @@ type TokenError struct {
 	m2m bool // the machine-to-machine credentials were used
 }
 
+// Error describes Kinde's reply and what to do about it.
 func (e *TokenError) Error() string {
 	var b strings.Builder
 	b.WriteString("kinde: ")
@@ -162,6 +164,7 @@ type VerifyError struct {
 	Detail string
 }
 
+// Error names the token, the rule it broke and the detail.
 func (e *VerifyError) Error() string {
 	msg := "kinde: " + e.Token + " rejected: " + e.Err.Error()
 	if e.Detail != "" {
