@@ -309,6 +309,6 @@ func (c *Client) AuthURL(opts ...AuthOption) (*AuthRequest, error) {
 		q.Set("code_challenge", pkceChallenge(req.CodeVerifier))
 		q.Set("code_challenge_method", "S256")
 	}
-	req.URL = c.ep.authorize + "?" + q.Encode()
+	req.URL = withQuery(c.ep.authorize, q)
 	return req, nil
 }

@@ -69,7 +69,27 @@ func (c *Client) LogoutURL(redirect ...string) string {
 	if target == "" {
 		return c.ep.logout
 	}
-	return c.ep.logout + "?" + url.Values{"redirect": {target}}.Encode()
+	return withQuery(c.ep.logout, url.Values{"redirect": {target}})
+}
+
+// withQuery appends q to endpoint, keeping the parameters endpoint already
+// has (an absolute endpoint URL such as …/authorize?p=policy) unless q sets
+// the same name.
+func withQuery(endpoint string, q url.Values) string {
+	base, raw, found := strings.Cut(endpoint, "?")
+	if !found || raw == "" {
+		return base + "?" + q.Encode()
+	}
+	own, err := url.ParseQuery(raw)
+	if err != nil {
+		return base + "?" + raw + "&" + q.Encode()
+	}
+	for k, v := range own {
+		if _, set := q[k]; !set {
+			q[k] = v
+		}
+	}
+	return base + "?" + q.Encode()
 }
 
 func (c *Client) debug(ctx context.Context, msg string, args ...any) {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -593,5 +595,88 @@ func TestSessionAutoRefresh(t *testing.T) {
 				t.Fatalf("user %q, want %q", sess.UserID(), e.user.ID)
 			}
 		})
+	}
+}
+
+// Security review, finding 13: an expires_in that is not seconds (a
+// provider sent nanoseconds) overflowed time.Duration, so fresh tokens
+// reported Expired() and the web layer refreshed on every request. The
+// token's exp decides instead.
+func TestExpiresInOutOfRange(t *testing.T) {
+	e := newEnv(t)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		e.srv.Handler().ServeHTTP(rec, r)
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusOK {
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+			return
+		}
+		body["expires_in"] = int64(86399) * int64(time.Second) // nanoseconds
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(body)
+	}))
+	defer proxy.Close()
+	c, err := kinde.New(kinde.Config{
+		Domain: e.srv.URL(), ClientID: e.srv.ClientID(), ClientSecret: e.srv.ClientSecret(),
+		RedirectURL: testRedirect, Now: e.srv.Now, TokenPath: proxy.URL + "/oauth2/token",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := c.AuthURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.ExchangeCode(context.Background(), req, e.authorize(t, req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := c.VerifyAccessToken(context.Background(), tok.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Expired() || !tok.ExpiresAt.Equal(claims.ExpiresAt) {
+		t.Fatalf("ExpiresAt %v (expired %v), want the token's exp %v", tok.ExpiresAt, tok.Expired(), claims.ExpiresAt)
+	}
+}
+
+// Security review, finding 14: an absolute endpoint URL with a query of its
+// own (…/authorize?p=policy) got a second "?", which swallowed the client
+// ID into the endpoint's parameter.
+func TestEndpointURLsWithQuery(t *testing.T) {
+	c, err := kinde.New(kinde.Config{
+		Domain: "https://acme.kinde.com", ClientID: "cid", RedirectURL: testRedirect,
+		AuthorizePath:         "https://login.acme.example/authorize?p=policy&ui=dark",
+		LogoutPath:            "https://login.acme.example/logout?p=policy",
+		PostLogoutRedirectURL: "http://localhost:8080/",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := c.AuthURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, raw string
+		want      map[string]string
+	}{
+		{"authorize", req.URL, map[string]string{"p": "policy", "ui": "dark", "client_id": "cid", "state": req.State}},
+		{"logout", c.LogoutURL(), map[string]string{"p": "policy", "redirect": "http://localhost:8080/"}},
+	} {
+		if strings.Count(tc.raw, "?") != 1 {
+			t.Errorf("%s URL %q has %d '?'", tc.name, tc.raw, strings.Count(tc.raw, "?"))
+		}
+		u, err := url.Parse(tc.raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range tc.want {
+			if got := u.Query().Get(k); got != v {
+				t.Errorf("%s URL %q: %s = %q, want %q", tc.name, tc.raw, k, got, v)
+			}
+		}
 	}
 }

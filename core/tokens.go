@@ -104,6 +104,9 @@ func (t *Tokens) OAuth2() *oauth2.Token {
 	return tok
 }
 
+// maxExpiresIn is the largest expires_in taken as seconds: ten years.
+const maxExpiresIn = 10 * 365 * 24 * 60 * 60
+
 // tokenResponse is the JSON of a successful token endpoint reply.
 type tokenResponse struct {
 	AccessToken  string          `json:"access_token"`
@@ -137,7 +140,9 @@ func (c *Client) tokensFrom(r *tokenResponse) (*Tokens, error) {
 			}
 		}
 	}
-	if n, err := r.ExpiresIn.Int64(); err == nil && n > 0 {
+	// An expires_in beyond maxExpiresIn is not seconds (one provider sends
+	// nanoseconds) and would overflow time.Duration: the token's exp decides.
+	if n, err := r.ExpiresIn.Int64(); err == nil && n > 0 && n <= maxExpiresIn {
 		t.ExpiresIn = n
 		t.ExpiresAt = c.cfg.Now().Add(time.Duration(n) * time.Second)
 	}
