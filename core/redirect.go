@@ -74,6 +74,9 @@ func safePathText(s string, decoded bool) bool {
 	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") {
 		return false
 	}
+	if hasDotSegment(s) {
+		return false
+	}
 	for _, r := range s {
 		if r == ' ' && decoded {
 			continue
@@ -83,6 +86,21 @@ func safePathText(s string, decoded bool) bool {
 		}
 	}
 	return true
+}
+
+// hasDotSegment reports whether the path part of s has a "." or ".."
+// segment. Browsers remove them, so "/.//evil.example" becomes the
+// scheme-relative "//evil.example" once a later redirect repeats it.
+func hasDotSegment(s string) bool {
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i]
+	}
+	for seg := range strings.SplitSeq(s, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // originOf returns scheme://host of an absolute URL, or "".

@@ -31,6 +31,13 @@ func TestSafeRedirectPath(t *testing.T) {
 		{"scheme relative", "//evil.example", "", "", false},
 		{"scheme relative with path", "//evil.example/dashboard", redirectTestOrigin, "", false},
 		{"backslash", "/\\evil.example", "", "", false},
+		// Security review, finding 15: browsers drop dot segments, so these
+		// become the scheme-relative //evil.example when repeated.
+		{"dot segment", "/.//evil.example", "", "", false},
+		{"dot-dot segment", "/a/..//evil.example", "", "", false},
+		{"encoded dot segment", "/%2e//evil.example", "", "", false},
+		{"trailing dot-dot", "/a/b/..", "", "", false},
+		{"dots in a name", "/a/v1.2/..x?q=../..", "", "/a/v1.2/..x?q=../..", true},
 		{"double backslash", "\\\\evil.example", "", "", false},
 		{"backslash later", "/a\\b", "", "", false},
 		{"scheme without slashes", "https:evil.example", redirectTestOrigin, "", false},
