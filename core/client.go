@@ -116,7 +116,10 @@ func (c *Client) postForm(ctx context.Context, endpoint, name string, form url.V
 	}
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("kinde: %s request to %s failed: %w", name, endpoint, err)
+		if ctx.Err() != nil {
+			return fmt.Errorf("kinde: %s request to %s: %w", name, endpoint, err)
+		}
+		return fmt.Errorf("kinde: %s request to %s failed: %w (%w)", name, endpoint, err, ErrUnavailable)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))

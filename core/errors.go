@@ -76,6 +76,8 @@ func (e *TokenError) Is(target error) bool {
 		return e.Code == "invalid_client" || e.Code == "unauthorized_client"
 	case ErrRateLimited:
 		return e.StatusCode == 429
+	case ErrUnavailable:
+		return e.StatusCode >= 500
 	case ErrDeviceExpired:
 		return e.Code == "expired_token"
 	case ErrDeviceDenied:
@@ -152,8 +154,16 @@ var (
 	ErrTokenClaims = errors.New("token claims are invalid")
 	// ErrClaimNotFound means a claim is absent from the token.
 	ErrClaimNotFound = errors.New("claim not found")
-	// ErrKeySetUnavailable means Kinde's key set could not be fetched and none is cached.
-	ErrKeySetUnavailable = errors.New("key set (JWKS) of the Kinde domain is unavailable")
+	// ErrKeySetUnavailable means Kinde's key set could not be fetched when
+	// it was needed: none is cached, or a token names a key the cached set
+	// lacks. It also matches ErrUnavailable.
+	ErrKeySetUnavailable error = &unavailableError{"key set (JWKS) of the Kinde domain is unavailable"}
+	// ErrUnavailable matches every error that means Kinde could not be
+	// reached or answered with a server error: *TokenError and Account API
+	// errors with a 5xx status, ErrKeySetUnavailable, and network failures
+	// (not the caller's own cancelled context). Retry later; the request
+	// itself was fine.
+	ErrUnavailable = errors.New("kinde: Kinde is unavailable")
 )
 
 // VerifyError explains why a token was rejected. Err is one of the ErrToken…
@@ -175,3 +185,10 @@ func (e *VerifyError) Error() string {
 
 // Unwrap returns the sentinel error.
 func (e *VerifyError) Unwrap() error { return e.Err }
+
+// unavailableError is a sentinel that also matches ErrUnavailable.
+type unavailableError struct{ msg string }
+
+func (e *unavailableError) Error() string { return e.msg }
+
+func (e *unavailableError) Is(target error) bool { return target == ErrUnavailable }

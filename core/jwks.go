@@ -3,6 +3,7 @@ package kinde
 import (
 	"context"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,9 @@ import (
 
 	"github.com/gokinde/kinde/core/internal/jose"
 )
+
+// fetchTimeout bounds one fetch of the key set, whatever the HTTP client.
+const fetchTimeout = 10 * time.Second
 
 // keySnapshot is an immutable view of Kinde's signing keys.
 type keySnapshot struct {
@@ -78,6 +82,10 @@ func (s *keySet) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	if k := snap.lookup(kid); k != nil {
 		return k, nil
 	}
+	if err != nil && (errors.Is(err, ErrKeySetUnavailable) || ctx.Err() != nil) {
+		// The key may well exist: the key set could not be read to tell.
+		return nil, err
+	}
 	if kid == "" && snap != nil && len(snap.keys) > 1 {
 		return nil, fmt.Errorf("%w: the token has no kid and the key set holds %d keys", ErrTokenUnknownKey, len(snap.keys))
 	}
@@ -94,18 +102,12 @@ func (k *keySnapshot) lookup(kid string) *rsa.PublicKey {
 	return k.keys[kid]
 }
 
-// has reports whether kid is still published (used to drop cached tokens
-// whose key was rotated out).
-func (s *keySet) has(kid string) bool {
-	snap := s.cur.Load()
-	if snap == nil {
-		return false
-	}
-	if kid == "" {
-		return snap.only != nil
-	}
-	_, ok := snap.keys[kid]
-	return ok
+// publishes reports whether key is still the published key for kid. A cached
+// token is valid only while the key that verified it is: not when its kid is
+// gone, nor when the kid now names another key, nor, for a token without a
+// kid, when the single key was replaced.
+func (s *keySet) publishes(kid string, key *rsa.PublicKey) bool {
+	return key != nil && s.cur.Load().lookup(kid) == key
 }
 
 // refresh fetches the key set unless another caller is already doing so (then
@@ -136,12 +138,15 @@ func (s *keySet) refresh(ctx context.Context) error {
 	s.inflight = call
 	s.mu.Unlock()
 
-	s.run(ctx, call)
+	// The fetch is shared: it runs on its own, bounded by fetchTimeout, and
+	// every caller (this one included) waits only as long as its own
+	// context allows.
+	go s.run(ctx, call)
 	return s.wait(ctx, call)
 }
 
-// refreshStale refreshes an old snapshot without making anybody wait: the
-// caller that notices does the fetch; others keep the old keys meanwhile.
+// refreshStale refreshes an old snapshot: the caller that notices starts the
+// fetch and waits for it; others keep the old keys meanwhile.
 func (s *keySet) refreshStale(ctx context.Context, snap *keySnapshot) {
 	s.mu.Lock()
 	if s.inflight != nil || s.cur.Load() != snap || (!s.lastStale.IsZero() && s.now().Sub(s.lastStale) < s.interval) {
@@ -152,16 +157,31 @@ func (s *keySet) refreshStale(ctx context.Context, snap *keySnapshot) {
 	s.inflight = call
 	s.lastStale = s.now()
 	s.mu.Unlock()
-	s.run(context.WithoutCancel(ctx), call)
+	// The caller that noticed waits for the fresh set (as long as its context
+	// allows) and uses it; the others keep the old keys meanwhile.
+	go s.run(ctx, call)
+	_ = s.wait(ctx, call)
 }
 
 func (s *keySet) run(ctx context.Context, call *fetchCall) {
 	// The fetch must not be abandoned because the first caller's context
-	// ends: other callers share it. The HTTP client's timeout bounds it.
-	keys, err := s.fetch(context.WithoutCancel(ctx))
+	// ends: other callers share it. Its own timeout bounds it, even with an
+	// HTTP client that has none.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+	keys, err := s.fetch(fctx)
+	cancel()
 	s.fetches.Add(1)
 	s.failing.Store(err != nil)
 	if err == nil {
+		// Keep the pointers of keys that did not change, so that tokens
+		// cached under them stay valid (see publishes).
+		if old := s.cur.Load(); old != nil {
+			for kid, k := range keys {
+				if o := old.keys[kid]; o != nil && o.E == k.E && o.N.Cmp(k.N) == 0 {
+					keys[kid] = o
+				}
+			}
+		}
 		snap := &keySnapshot{keys: keys, fetchedAt: s.now()}
 		if len(keys) == 1 {
 			for _, k := range keys {

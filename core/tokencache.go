@@ -1,6 +1,7 @@
 package kinde
 
 import (
+	"crypto/rsa"
 	"hash/maphash"
 	"sync"
 	"time"
@@ -26,6 +27,7 @@ type cacheShard struct {
 type cachedToken struct {
 	claims *Claims
 	kid    string
+	key    *rsa.PublicKey // the key that verified the token
 	exp    time.Time
 }
 

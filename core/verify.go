@@ -2,6 +2,7 @@ package kinde
 
 import (
 	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -153,13 +154,13 @@ func fail(sentinel error, format string, args ...any) error {
 func (c *Client) verifyToken(ctx context.Context, raw string) (*Claims, error) {
 	if c.verified != nil {
 		if e := c.verified.get(raw); e != nil {
-			if c.keys.has(e.kid) {
+			if c.keys.publishes(e.kid, e.key) {
 				return e.claims, nil
 			}
 			c.verified.remove(raw)
 		}
 	}
-	payload, kid, err := c.verifyJWS(ctx, raw, maxTokenBytes)
+	payload, kid, key, err := c.verifyJWSKey(ctx, raw, maxTokenBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +178,7 @@ func (c *Client) verifyToken(ctx context.Context, raw string) (*Claims, error) {
 	// private copy, as the cache key and for sessions built from the token.
 	claims.token = strings.Clone(raw)
 	if c.verified != nil {
-		c.verified.put(claims.token, &cachedToken{claims: claims, kid: kid, exp: claims.ExpiresAt.Add(c.cfg.Leeway)}, c.cfg.Now())
+		c.verified.put(claims.token, &cachedToken{claims: claims, kid: kid, key: key, exp: claims.ExpiresAt.Add(c.cfg.Leeway)}, c.cfg.Now())
 	}
 	return claims, nil
 }
@@ -185,29 +186,35 @@ func (c *Client) verifyToken(ctx context.Context, raw string) (*Claims, error) {
 // verifyJWS checks a compact RS256 JWS against the key set and returns its
 // payload and key id. It is shared by the token verifier and webhooks.
 func (c *Client) verifyJWS(ctx context.Context, raw string, maxLen int) ([]byte, string, error) {
+	payload, kid, _, err := c.verifyJWSKey(ctx, raw, maxLen)
+	return payload, kid, err
+}
+
+// verifyJWSKey is verifyJWS that also returns the key that verified.
+func (c *Client) verifyJWSKey(ctx context.Context, raw string, maxLen int) ([]byte, string, *rsa.PublicKey, error) {
 	jws, err := jose.Parse(raw, maxLen)
 	if err != nil {
-		return nil, "", fail(ErrTokenMalformed, "%s", strings.TrimPrefix(err.Error(), jose.ErrMalformed.Error()+": "))
+		return nil, "", nil, fail(ErrTokenMalformed, "%s", strings.TrimPrefix(err.Error(), jose.ErrMalformed.Error()+": "))
 	}
 	h := jws.Header
 	if h.Alg != "RS256" {
-		return nil, "", fail(ErrTokenAlgorithm, "alg is %q", truncate(h.Alg, 16))
+		return nil, "", nil, fail(ErrTokenAlgorithm, "alg is %q", truncate(h.Alg, 16))
 	}
 	key, err := c.keys.key(ctx, h.Kid)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if err := jws.VerifyRS256(key); err != nil {
 		if errors.Is(err, jose.ErrSignature) {
-			return nil, "", fail(ErrTokenSignature, "key %q", truncate(h.Kid, 64))
+			return nil, "", nil, fail(ErrTokenSignature, "key %q", truncate(h.Kid, 64))
 		}
-		return nil, "", fail(ErrTokenMalformed, "%s", strings.TrimPrefix(err.Error(), jose.ErrMalformed.Error()+": "))
+		return nil, "", nil, fail(ErrTokenMalformed, "%s", strings.TrimPrefix(err.Error(), jose.ErrMalformed.Error()+": "))
 	}
 	payload, err := jws.Payload()
 	if err != nil {
-		return nil, "", fail(ErrTokenMalformed, "payload is not base64url")
+		return nil, "", nil, fail(ErrTokenMalformed, "payload is not base64url")
 	}
-	return payload, h.Kid, nil
+	return payload, h.Kid, key, nil
 }
 
 // checkTimes applies exp, nbf and iat with the configured leeway.
