@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -201,8 +202,7 @@ func TestContextKey(t *testing.T) {
 // HTTPErrorHandler and logs the fix once, at Error level; it never panics.
 func TestGuardWithoutMiddleware(t *testing.T) {
 	var logs bytes.Buffer
-	defer slog.SetDefault(slog.Default())
-	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	defer setDefaultLogger(slog.New(slog.NewTextHandler(&logs, nil)))()
 
 	e := newEcho()
 	var got []error
@@ -234,5 +234,18 @@ func TestWriteDenialPassesOtherErrors(t *testing.T) {
 	other := echo.NewHTTPError(http.StatusNotFound, "")
 	if r, _ := echo.UnwrapResponse(c.Response()); kindeecho.WriteDenial(c, other) != other || r.Committed {
 		t.Errorf("WriteDenial(404) did not return the error as it is, or wrote an answer")
+	}
+}
+
+// setDefaultLogger makes l slog's default logger and returns the function
+// that restores the previous one, and the log package's output, which
+// slog.SetDefault redirects.
+func setDefaultLogger(l *slog.Logger) (restore func()) {
+	prev, out, flags := slog.Default(), log.Writer(), log.Flags()
+	slog.SetDefault(l)
+	return func() {
+		slog.SetDefault(prev)
+		log.SetOutput(out)
+		log.SetFlags(flags)
 	}
 }

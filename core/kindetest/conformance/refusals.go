@@ -2,6 +2,8 @@ package conformance
 
 import (
 	"bytes"
+	"log"
+	"log/slog"
 	"net/http"
 	"testing"
 
@@ -61,6 +63,9 @@ func testRefusalIgnored(t *testing.T, start Start) {
 // middleware; it answers 500 on every request (and logs the fix), and the
 // server keeps serving.
 func testWithoutMiddleware(t *testing.T, start Start) {
+	// Adapters log the fix with slog's default logger (the guards know no
+	// *kinde.Web): keep it out of the test output. Run is never parallel.
+	defer setDefaultLogger(slog.New(slog.DiscardHandler))()
 	f := setup(t, start, kinde.Paths{}, false, func(a *App) { a.WithoutMiddleware = true })
 	b := f.browser()
 	for range 2 {
@@ -73,4 +78,17 @@ func testWithoutMiddleware(t *testing.T, start Start) {
 		}
 	}
 	f.wantMe(b.get(PathMe, api), Me{})
+}
+
+// setDefaultLogger makes l slog's default logger and returns the function
+// that restores the previous one, and the log package's output, which
+// slog.SetDefault redirects.
+func setDefaultLogger(l *slog.Logger) (restore func()) {
+	prev, out, flags := slog.Default(), log.Writer(), log.Flags()
+	slog.SetDefault(l)
+	return func() {
+		slog.SetDefault(prev)
+		log.SetOutput(out)
+		log.SetFlags(flags)
+	}
 }
