@@ -46,6 +46,8 @@ type Config struct {
 
 	// ContextKey is the c.Locals key of the session. Default: ContextKey.
 	ContextKey string
+
+	key any // ContextKey as c.Locals takes it, converted once
 }
 
 // WithConfig gives cfg to the session middleware and the guards: pass it
@@ -237,7 +239,7 @@ func logNoMiddleware(c *fiber.Ctx) {
 // publish stores the session s, when there is one, under cfg.ContextKey.
 func publish(c *fiber.Ctx, cfg Config, s *kinde.Session) {
 	if s != nil {
-		c.Locals(cfg.ContextKey, s)
+		c.Locals(cfg.key, s)
 	}
 }
 
@@ -256,8 +258,11 @@ func configOf(web *kinde.Web) Config {
 func configFrom(c *fiber.Ctx) Config { return configOf(kinde.WebFrom(c.UserContext())) }
 
 func (cfg Config) withDefaults() Config {
-	if cfg.ContextKey == "" {
-		cfg.ContextKey = ContextKey
+	switch cfg.ContextKey {
+	case "", ContextKey:
+		cfg.ContextKey, cfg.key = ContextKey, ContextKey // a constant: no allocation
+	default:
+		cfg.key = cfg.ContextKey
 	}
 	return cfg
 }
