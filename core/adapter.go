@@ -2,79 +2,272 @@ package kinde
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
-// This file holds what the Gin, Echo and Fiber adapters share, so that each
-// of them only translates between its framework and Exchange.
+// This file is the plumbing the framework adapters (Gin, Echo, Fiber) are
+// built on. Everything exported here is for adapters: each one translates
+// between its framework and Exchange, and the web layer is written once
+// against it. Applications use their adapter's Register, Middleware and
+// guards instead, or core's net/http front end (Web.Handler, Web.Middleware
+// and the Web's Require… methods).
 
-// errNoWeb explains a guard that runs without the session middleware.
-var errNoWeb = errors.New("kinde: no *kinde.Web in the request context: install the adapter's Middleware (or call its Register) before the guards")
+// Exchange is one HTTP request and its response, as the web layer sees them.
+// For adapters: each framework adapter implements it once.
+//
+// Header and Cookie may return strings that share memory with the request
+// (Fiber returns them without copying, as fasthttp reuses its buffers once
+// the handler returns): the web layer copies whatever it keeps beyond the
+// call, such as a bearer token stored in a Session. The other methods return
+// values the caller owns.
+type Exchange interface {
+	// Context is the request's context.
+	Context() context.Context
+	// Method is the HTTP method.
+	Method() string
+	// Path is the URL path, unescaped.
+	Path() string
+	// RawQuery is the URL query, without the leading "?".
+	RawQuery() string
+	// Query returns the first value of a query parameter.
+	Query(name string) string
+	// Header returns the first value of a request header.
+	Header(name string) string
+	// Cookie returns the value of a request cookie.
+	Cookie(name string) (string, bool)
+	// RemoteAddr is the peer address ("ip:port").
+	RemoteAddr() string
+	// IsTLS reports whether the request arrived over TLS.
+	IsTLS() bool
+
+	// SetCookie adds a Set-Cookie header to the response.
+	SetCookie(c *http.Cookie)
+	// SetHeader sets a response header.
+	SetHeader(name, value string)
+	// Redirect answers with a redirect.
+	Redirect(status int, location string)
+	// Write answers with a status, a content type and a body.
+	Write(status int, contentType string, body []byte)
+}
+
+// HTTPExchange is the Exchange of a net/http request, for adapters built on
+// net/http (Gin, Echo) and core's own net/http front end. Make one with
+// NewHTTPExchange.
+type HTTPExchange struct {
+	w http.ResponseWriter
+	r *http.Request
+}
+
+// NewHTTPExchange returns the Exchange of the request r answered through w.
+func NewHTTPExchange(w http.ResponseWriter, r *http.Request) *HTTPExchange {
+	return &HTTPExchange{w: w, r: r}
+}
+
+// Context implements Exchange.
+func (x *HTTPExchange) Context() context.Context { return x.r.Context() }
+
+// Method implements Exchange.
+func (x *HTTPExchange) Method() string { return x.r.Method }
+
+// Path implements Exchange.
+func (x *HTTPExchange) Path() string { return x.r.URL.Path }
+
+// RawQuery implements Exchange.
+func (x *HTTPExchange) RawQuery() string { return x.r.URL.RawQuery }
+
+// Query implements Exchange.
+func (x *HTTPExchange) Query(name string) string { return x.r.URL.Query().Get(name) }
+
+// Header implements Exchange.
+func (x *HTTPExchange) Header(name string) string { return x.r.Header.Get(name) }
+
+// Cookie implements Exchange.
+func (x *HTTPExchange) Cookie(name string) (string, bool) {
+	return cookieValue(x.r.Header["Cookie"], name)
+}
+
+// RemoteAddr implements Exchange.
+func (x *HTTPExchange) RemoteAddr() string { return x.r.RemoteAddr }
+
+// IsTLS implements Exchange.
+func (x *HTTPExchange) IsTLS() bool { return x.r.TLS != nil }
+
+// SetCookie implements Exchange.
+func (x *HTTPExchange) SetCookie(c *http.Cookie) { http.SetCookie(x.w, c) }
+
+// SetHeader implements Exchange.
+func (x *HTTPExchange) SetHeader(name, value string) { x.w.Header().Set(name, value) }
+
+// Redirect implements Exchange.
+func (x *HTTPExchange) Redirect(status int, location string) {
+	x.w.Header().Set("Location", location)
+	x.w.Header().Set("Cache-Control", "no-store")
+	x.w.WriteHeader(status)
+}
+
+// Write implements Exchange.
+func (x *HTTPExchange) Write(status int, contentType string, body []byte) {
+	x.w.Header().Set("Content-Type", contentType)
+	x.w.Header().Set("Cache-Control", "no-store")
+	x.w.Header().Set("X-Content-Type-Options", "nosniff")
+	x.w.WriteHeader(status)
+	_, _ = x.w.Write(body)
+}
+
+// Rule is a condition a guard checks on the signed-in user's session. For
+// adapters: the guards of every front end are built from these rules.
+type Rule struct {
+	name  string
+	check func(*Session) bool
+}
+
+// String describes the rule, e.g. `permissions "create:todos"`.
+func (r Rule) String() string { return r.name }
+
+// RuleSignedIn is met by any signed-in user.
+func RuleSignedIn() Rule { return Rule{name: "signed in", check: func(*Session) bool { return true }} }
+
+// RulePermissions is met when the user has every one of keys.
+func RulePermissions(keys ...string) Rule {
+	return Rule{name: "permissions " + quoteList(keys), check: func(s *Session) bool { return s.HasPermissions(keys...) }}
+}
+
+// RuleRoles is met when the user has every one of the role keys.
+func RuleRoles(keys ...string) Rule {
+	return Rule{name: "roles " + quoteList(keys), check: func(s *Session) bool { return s.HasRoles(keys...) }}
+}
+
+// RuleOrg is met when the user is signed in to the organization code.
+func RuleOrg(code string) Rule {
+	return Rule{name: fmt.Sprintf("organization %q", code), check: func(s *Session) bool { return s.Organization().Code == code }}
+}
+
+// RuleFlag is met when the boolean feature flag code is on.
+func RuleFlag(code string) Rule {
+	return Rule{name: fmt.Sprintf("feature flag %q", code), check: func(s *Session) bool {
+		on, err := s.BoolFlag(code, false)
+		return err == nil && on
+	}}
+}
+
+// RuleFunc is met when f returns true.
+func RuleFunc(f func(*Session) bool) Rule {
+	return Rule{name: "custom rule", check: func(s *Session) bool { return s != nil && f(s) }}
+}
+
+func quoteList(keys []string) string {
+	q := make([]string, len(keys))
+	for i, k := range keys {
+		q[i] = fmt.Sprintf("%q", k)
+	}
+	return strings.Join(q, ", ")
+}
+
+// SessionFrom returns the signed-in user's session carried by ctx, or nil for
+// an anonymous request (or when no session middleware ran). Handlers of
+// net/http applications call it with r.Context(); adapters offer their own
+// SessionFrom(c).
+func SessionFrom(ctx context.Context) *Session {
+	if st := stateFrom(ctx); st != nil {
+		return st.session
+	}
+	return nil
+}
+
+// WebFrom returns the *Web whose session middleware handled the request of
+// ctx, or nil. For adapters: their guards find the web layer with it.
+func WebFrom(ctx context.Context) *Web {
+	if st := stateFrom(ctx); st != nil {
+		return st.web
+	}
+	return nil
+}
+
+// WithAdapterConfig is for adapters: it keeps an adapter's own
+// configuration (its error handler, its skipper, …) in the Web, where the
+// adapter's middleware and guards read it back with AdapterConfig. Each
+// adapter wraps it in its WithConfig option; applications use that.
+func WithAdapterConfig(v any) WebOption {
+	return func(o *webOptions) error { o.adapter = v; return nil }
+}
+
+// AdapterConfig returns the value given to WithAdapterConfig, or nil. For
+// adapters.
+func (w *Web) AdapterConfig() any { return w.o.adapter }
 
 // LoadContext loads the session of x (see Load) and returns x's context
-// carrying w, for the guards, and the session when the user is signed in.
-// An adapter's middleware makes the result the request's context.
+// carrying w and the session, for SessionFrom and the guards, and the
+// session when the user is signed in. For adapters: their session
+// middleware makes the result the request's context.
 func (w *Web) LoadContext(x Exchange) (context.Context, *Session) {
-	st := &requestState{web: w, session: w.Load(x), mine: true}
+	st := &requestState{web: w, session: w.Load(x)}
 	return context.WithValue(x.Context(), ctxKey{}, st), st.session
 }
 
+// SkipContext returns ctx carrying w but no session, without reading the
+// request's cookies. For adapters whose middleware skips a request (Echo's
+// Skipper, Fiber's Next): the request is then anonymous, so the guards on it
+// refuse it as they refuse a signed-out user, and RequireBearer still
+// checks its token.
+func (w *Web) SkipContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, ctxKey{}, &requestState{web: w})
+}
+
+// errNoMiddleware is the cause of the answer of a guard whose request was
+// not handled by a session middleware.
+var errNoMiddleware = errors.New("kinde: the request reached a guard without the session middleware: install the front end's Middleware (or call its Register) before adding the guarded routes")
+
 // Check applies rule to the request x, whose context carries the *Web and
-// the session (see LoadContext). It returns nil when the request may
-// proceed, and otherwise the answer the web layer gives (see
-// Web.Authorize), recorded rather than written. It panics when x's context
-// carries no *Web: the middleware was not installed.
+// the session (see LoadContext). For adapters: it returns nil when the
+// request may proceed, and otherwise the answer the web layer gives,
+// recorded rather than written (see Denial). When x's context carries no
+// *Web (the session middleware did not run) the answer is a 500 whose
+// Unwrap says so: the adapter logs how to fix it.
 func Check(x Exchange, rule Rule) *Denial {
-	w := mustWeb(x)
-	rec := &recorder{Exchange: x}
-	if w.Authorize(rec, SessionFrom(x.Context()), rule) {
-		return nil
+	st := stateFrom(x.Context())
+	if st == nil || st.web == nil {
+		return noMiddleware()
 	}
-	return &rec.d
+	return st.web.deny(x, st.session, rule)
 }
 
 // CheckBearer verifies the request's "Authorization: Bearer" access token
-// (see Web.Bearer). On success it returns the context the request must
-// carry from now on, with the session built from the token, or nil when the
-// state the middleware attached was filled in place and x's context is
-// already right (the common case: no new context, no new request). On
-// failure it returns the recorded answer.
-func CheckBearer(x Exchange, opts ...VerifyOption) (context.Context, *Denial) {
-	w := mustWeb(x)
-	var ctx context.Context
+// (see Client.VerifyAccessToken; opts as there) and, on success, makes the
+// session built from it the session of x's context, for SessionFrom and the
+// guards that follow, and returns nil. For adapters: on failure it returns
+// the recorded answer (400 or 401 with RFC 6750's WWW-Authenticate), and a
+// 500 as Check does when the session middleware did not run.
+func CheckBearer(x Exchange, opts ...VerifyOption) *Denial {
 	st := stateFrom(x.Context())
-	if st == nil || !st.mine || st.web != w {
-		st = &requestState{web: w}
-		ctx = context.WithValue(x.Context(), ctxKey{}, st)
+	if st == nil || st.web == nil {
+		return noMiddleware()
 	}
-	st.rec = recorder{Exchange: x}
-	if !w.bearer(&st.rec, &st.own, opts) {
-		d := st.rec.d
-		st.rec = recorder{}
-		return nil, &d
+	if d := st.web.bearer(x, &st.own, opts); d != nil {
+		return d
 	}
-	st.rec = recorder{}
 	st.session = &st.own
-	return ctx, nil
+	return nil
 }
 
-func mustWeb(x Exchange) *Web {
-	w := WebFrom(x.Context())
-	if w == nil {
-		panic(errNoWeb)
-	}
-	return w
+// noMiddleware is the answer of a guard that finds no *Web.
+func noMiddleware() *Denial {
+	return &Denial{Status: http.StatusInternalServerError, ContentType: "text/plain; charset=utf-8",
+		Body: []byte(http.StatusText(http.StatusInternalServerError)), cause: errNoMiddleware}
 }
 
 // Denial is the answer to a request that a guard refused: a redirect to
-// sign-in, 401 or 400 JSON with WWW-Authenticate, or a 403 page or JSON.
-// Adapters write it as it is (Write), or hand it to the application's error
-// handling as an error after setting its headers (WriteHeaders).
+// sign-in (302), 400 or 401 JSON with WWW-Authenticate, a 403 page or JSON,
+// or a 500 when the guard runs without the session middleware. For
+// adapters: they write a redirect as it is (Write) and hand the others to
+// the application's error handling as an error, after setting the headers
+// (WriteHeaders); an error handler can still write the web layer's own
+// answer with Write. A Denial is an error: errors.As finds it in what the
+// adapters return.
 type Denial struct {
-	// Status is the HTTP status: 302, 400, 401 or 403.
+	// Status is the HTTP status: 302, 400, 401, 403 or 500.
 	Status int
 	// Location is the redirect target when Status is a redirect.
 	Location string
@@ -82,29 +275,39 @@ type Denial struct {
 	ContentType string
 	Body        []byte
 
+	reason  string // what Message returns, when set
+	cause   error  // what Unwrap returns
 	headers [][2]string
 	cookies []*http.Cookie
 }
 
-// Error implements error, e.g. "kinde: request denied: 401 Unauthorized: sign in first…".
+// Error implements error, e.g. "kinde: request denied: 401 Unauthorized:
+// sign in first: …", followed by the cause, if any.
 func (d *Denial) Error() string {
-	return fmt.Sprintf("kinde: request denied: %d %s: %s", d.Status, http.StatusText(d.Status), d.Message())
+	msg := fmt.Sprintf("kinde: request denied: %d %s: %s", d.Status, http.StatusText(d.Status), d.Message())
+	if d.cause != nil {
+		msg += ": " + d.cause.Error()
+	}
+	return msg
 }
 
-// Message returns the error_description of a JSON answer, the redirect
-// target of a redirect, or else the status text.
+// Message is the reason of the refusal, fit to show to the user: the
+// error_description of a JSON answer, the explanation of a 403 page, the
+// redirect target of a redirect, or else the status text.
 func (d *Denial) Message() string {
-	if d.Location != "" {
+	switch {
+	case d.reason != "":
+		return d.reason
+	case d.Location != "":
 		return "sign in first: " + d.Location
-	}
-	var e struct {
-		Description string `json:"error_description"`
-	}
-	if json.Unmarshal(d.Body, &e) == nil && e.Description != "" {
-		return e.Description
 	}
 	return http.StatusText(d.Status)
 }
+
+// Unwrap returns the cause of the refusal, when there is one: the
+// verification error of a rejected bearer token (errors.Is(err,
+// kinde.ErrTokenExpired), …), or the missing session middleware of a 500.
+func (d *Denial) Unwrap() error { return d.cause }
 
 // WriteHeaders sets the answer's headers (WWW-Authenticate, Location for a
 // redirect) and cookies on x, leaving the status and body to the caller.
@@ -115,7 +318,7 @@ func (d *Denial) WriteHeaders(x Exchange) {
 	}
 }
 
-// Write sends the whole answer to x, exactly as the web layer would have.
+// Write sends the whole answer to x, exactly as core's net/http guards do.
 func (d *Denial) Write(x Exchange) {
 	d.setHeaders(x)
 	if d.Location != "" {
@@ -160,7 +363,7 @@ const RecommendedReadBufferSize = 16 << 10
 // CheckReadBufferSize logs a warning when sessions live in cookies and a
 // fasthttp server reads at most size bytes of request headers (0 means
 // fasthttp's default, 4096): such a server answers 431 once a user signs in.
-// The Fiber adapters call it from Register.
+// For adapters: the Fiber adapters call it from Register.
 func (w *Web) CheckReadBufferSize(size int) {
 	if size == 0 {
 		size = 4096

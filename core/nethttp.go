@@ -3,6 +3,7 @@ package kinde
 import (
 	"context"
 	"net/http"
+	"sync"
 )
 
 // Handler serves the web layer's routes (sign-in, sign-up, create
@@ -38,56 +39,81 @@ func (w *Web) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// Guard returns middleware that lets a request through only when rule holds
-// for its session (loaded by Middleware).
-func (w *Web) Guard(rule Rule) func(http.Handler) http.Handler {
+// guard returns middleware that lets a request through only when rule
+// holds for its session (loaded by Middleware). A request that did not pass
+// through Middleware gets 500, and the first one logs how to fix it.
+func (w *Web) guard(rule Rule) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
+		var once sync.Once // the missing Middleware is logged once per guard
 		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-			if w.Authorize(NewHTTPExchange(rw, r), SessionFrom(r.Context()), rule) {
-				next.ServeHTTP(rw, r)
+			x := NewHTTPExchange(rw, r)
+			st := stateFrom(r.Context())
+			if st == nil {
+				once.Do(func() {
+					w.log.ErrorContext(r.Context(), "kinde: a guard of this *kinde.Web runs without its session middleware, so it answers 500; wrap the handler or the mux in web.Middleware, e.g. http.ListenAndServe(addr, web.Middleware(mux))",
+						"method", r.Method, "path", r.URL.Path)
+				})
+				noMiddleware().Write(x)
+				return
 			}
+			if d := w.deny(x, st.session, rule); d != nil {
+				d.Write(x)
+				return
+			}
+			next.ServeHTTP(rw, r)
 		})
 	}
 }
 
-// RequireAuth lets only signed-in users through.
-func (w *Web) RequireAuth() func(http.Handler) http.Handler { return w.Guard(RuleSignedIn()) }
+// RequireAuth lets only signed-in users through: a page load without a
+// session is redirected to sign-in (and comes back afterwards), an API call
+// gets 401 JSON with WWW-Authenticate.
+func (w *Web) RequireAuth() func(http.Handler) http.Handler { return w.guard(RuleSignedIn()) }
 
-// RequirePermission lets through users who have every permission in keys.
+// RequirePermission lets through users who have every permission in keys;
+// others get 403 (an HTML page or JSON).
 func (w *Web) RequirePermission(keys ...string) func(http.Handler) http.Handler {
-	return w.Guard(RulePermissions(keys...))
+	return w.guard(RulePermissions(keys...))
 }
 
 // RequireRole lets through users who have every role in keys.
 func (w *Web) RequireRole(keys ...string) func(http.Handler) http.Handler {
-	return w.Guard(RuleRoles(keys...))
+	return w.guard(RuleRoles(keys...))
 }
 
 // RequireOrg lets through users signed in to the organization code.
-func (w *Web) RequireOrg(code string) func(http.Handler) http.Handler { return w.Guard(RuleOrg(code)) }
+func (w *Web) RequireOrg(code string) func(http.Handler) http.Handler { return w.guard(RuleOrg(code)) }
 
 // RequireFlag lets through users whose boolean feature flag code is on.
 func (w *Web) RequireFlag(code string) func(http.Handler) http.Handler {
-	return w.Guard(RuleFlag(code))
+	return w.guard(RuleFlag(code))
 }
 
 // Require lets through users for whom f returns true.
 func (w *Web) Require(f func(*Session) bool) func(http.Handler) http.Handler {
-	return w.Guard(RuleFunc(f))
+	return w.guard(RuleFunc(f))
 }
 
 // RequireBearer protects an API with access tokens: it verifies the
 // "Authorization: Bearer" token (see VerifyAccessToken; pass VerifyAudience
 // to require your API's audience) and makes a session built from it
-// available through SessionFrom, so the other guards can follow it.
+// available through SessionFrom, so the other guards can follow it. It
+// works with or without Middleware.
 func (w *Web) RequireBearer(opts ...VerifyOption) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-			st := &requestState{web: w}
-			if w.bearer(NewHTTPExchange(rw, r), &st.own, opts) {
-				st.session = &st.own
-				next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, st)))
+			st := stateFrom(r.Context())
+			if st == nil || st.web != w {
+				st = &requestState{web: w}
+				r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 			}
+			x := NewHTTPExchange(rw, r)
+			if d := w.bearer(x, &st.own, opts); d != nil {
+				d.Write(x)
+				return
+			}
+			st.session = &st.own
+			next.ServeHTTP(rw, r)
 		})
 	}
 }

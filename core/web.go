@@ -60,6 +60,7 @@ type webOptions struct {
 	flowLifetime   time.Duration
 	trustedProxies []netip.Prefix
 	render         func(x Exchange, p ErrorPage)
+	adapter        any // an adapter's configuration: see WithAdapterConfig
 }
 
 // WithClient uses c. Without it, NewWeb builds a client from ConfigFromEnv.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
 	"mime"
 	"net/http"
@@ -12,73 +11,23 @@ import (
 	"strings"
 )
 
-// Rule is a condition a guard checks on the signed-in user's session.
-type Rule struct {
-	name  string
-	check func(*Session) bool
-}
-
-// String describes the rule, e.g. `permission "create:todos"`.
-func (r Rule) String() string { return r.name }
-
-// RuleSignedIn is met by any signed-in user.
-func RuleSignedIn() Rule { return Rule{name: "signed in", check: func(*Session) bool { return true }} }
-
-// RulePermissions is met when the user has every one of keys.
-func RulePermissions(keys ...string) Rule {
-	return Rule{name: "permissions " + quoteList(keys), check: func(s *Session) bool { return s.HasPermissions(keys...) }}
-}
-
-// RuleRoles is met when the user has every one of the role keys.
-func RuleRoles(keys ...string) Rule {
-	return Rule{name: "roles " + quoteList(keys), check: func(s *Session) bool { return s.HasRoles(keys...) }}
-}
-
-// RuleOrg is met when the user is signed in to the organization code.
-func RuleOrg(code string) Rule {
-	return Rule{name: fmt.Sprintf("organization %q", code), check: func(s *Session) bool { return s.Organization().Code == code }}
-}
-
-// RuleFlag is met when the boolean feature flag code is on.
-func RuleFlag(code string) Rule {
-	return Rule{name: fmt.Sprintf("feature flag %q", code), check: func(s *Session) bool {
-		on, err := s.BoolFlag(code, false)
-		return err == nil && on
-	}}
-}
-
-// RuleFunc is met when f returns true.
-func RuleFunc(f func(*Session) bool) Rule {
-	return Rule{name: "custom rule", check: func(s *Session) bool { return s != nil && f(s) }}
-}
-
-func quoteList(keys []string) string {
-	q := make([]string, len(keys))
-	for i, k := range keys {
-		q[i] = fmt.Sprintf("%q", k)
-	}
-	return strings.Join(q, ", ")
-}
-
-// Authorize checks rule for the request's session s. When it fails it
-// answers the request and returns false: a browser navigation without a
-// session is redirected to sign-in (and comes back afterwards), an API
-// request gets 401; a signed-in user who does not meet the rule gets 403
-// (an HTML page or JSON).
-func (w *Web) Authorize(x Exchange, s *Session, rule Rule) bool {
+// deny returns the answer to a request whose session s (nil when
+// anonymous) does not meet rule, or nil when it does: a browser navigation
+// without a session is redirected to sign-in (and comes back afterwards),
+// an API request gets 401; a signed-in user who does not meet the rule gets
+// 403 (an HTML page or JSON).
+func (w *Web) deny(x Exchange, s *Session, rule Rule) *Denial {
 	if s == nil {
-		w.Unauthenticated(x)
-		return false
+		return w.unauthenticated(x)
 	}
 	if rule.check != nil && !rule.check(s) {
-		w.Forbidden(x, rule)
-		return false
+		return w.forbidden(x, rule)
 	}
-	return true
+	return nil
 }
 
-// Unauthenticated answers a request that needs a signed-in user.
-func (w *Web) Unauthenticated(x Exchange) {
+// unauthenticated is the answer to a request that needs a signed-in user.
+func (w *Web) unauthenticated(x Exchange) *Denial {
 	if isNavigation(x) {
 		target := x.Path()
 		if q := x.RawQuery(); q != "" {
@@ -88,21 +37,30 @@ func (w *Web) Unauthenticated(x Exchange) {
 		if p, ok := safeRedirectPath(target, ""); ok && p != w.o.afterLogin {
 			loc += "?" + url.Values{"post_login_redirect_url": {p}}.Encode()
 		}
-		x.Redirect(http.StatusFound, loc)
-		return
+		return &Denial{Status: http.StatusFound, Location: loc}
 	}
-	x.SetHeader("WWW-Authenticate", w.realm(""))
-	writeJSONError(x, http.StatusUnauthorized, "unauthenticated", "sign in first: this endpoint needs a Kinde session or a bearer token")
+	return w.jsonDenial(http.StatusUnauthorized, "", "unauthenticated",
+		"sign in first: this endpoint needs a Kinde session or a bearer token", nil)
 }
 
-// Forbidden answers a signed-in request that does not meet rule.
-func (w *Web) Forbidden(x Exchange, rule Rule) {
+// forbidden is the answer to a signed-in request that does not meet rule.
+func (w *Web) forbidden(x Exchange, rule Rule) *Denial {
 	if isNavigation(x) {
-		w.fail(x, http.StatusForbidden, "Access denied", "Your account does not have access to this page (it needs "+rule.String()+").")
-		return
+		reason := "Your account does not have access to this page (it needs " + rule.String() + ")."
+		rec := &recorder{Exchange: x}
+		w.fail(rec, http.StatusForbidden, "Access denied", reason)
+		rec.d.reason = reason
+		return &rec.d
 	}
-	x.SetHeader("WWW-Authenticate", w.realm("insufficient_scope"))
-	writeJSONError(x, http.StatusForbidden, "forbidden", "this request needs "+rule.String())
+	return w.jsonDenial(http.StatusForbidden, "insufficient_scope", "forbidden", "this request needs "+rule.String(), nil)
+}
+
+// jsonDenial is a JSON error answer with RFC 6750's WWW-Authenticate
+// (challenge is its error code, "" for none).
+func (w *Web) jsonDenial(status int, challenge, code, desc string, cause error) *Denial {
+	b, _ := json.Marshal(map[string]string{"error": code, "error_description": desc})
+	return &Denial{Status: status, ContentType: "application/json; charset=utf-8", Body: b, reason: desc, cause: cause,
+		headers: [][2]string{{"WWW-Authenticate", w.realm(challenge)}}}
 }
 
 // isNavigation reports whether the request is a browser page load (which
@@ -135,33 +93,21 @@ func writeJSONError(x Exchange, status int, code, desc string) {
 	x.Write(status, "application/json; charset=utf-8", b)
 }
 
-// Bearer verifies the request's "Authorization: Bearer" access token and
-// returns a session built from it (access token only; nothing is stored).
-// On failure it answers 401 (missing or invalid token, with RFC 6750's
-// WWW-Authenticate) or 400 (malformed header) and returns nil.
-func (w *Web) Bearer(x Exchange, opts ...VerifyOption) *Session {
-	s := new(Session)
-	if !w.bearer(x, s, opts) {
-		return nil
-	}
-	return s
-}
-
-// bearer is Bearer filling a caller-provided Session, so adapters can keep
-// it inside their per-request state without another allocation.
-func (w *Web) bearer(x Exchange, s *Session, opts []VerifyOption) bool {
+// bearer verifies the request's "Authorization: Bearer" access token and
+// fills s with a session built from it (access token only; nothing is
+// stored), so adapters can keep it inside their per-request state without
+// another allocation. On failure it returns the answer: 401 (missing or
+// invalid token, with RFC 6750's WWW-Authenticate) or 400 (malformed
+// header), and leaves s alone.
+func (w *Web) bearer(x Exchange, s *Session, opts []VerifyOption) *Denial {
 	h := x.Header("Authorization")
 	if h == "" {
-		x.SetHeader("WWW-Authenticate", w.realm(""))
-		writeJSONError(x, http.StatusUnauthorized, "unauthenticated", "send an access token in the Authorization header: Bearer <token>")
-		return false
+		return w.jsonDenial(http.StatusUnauthorized, "", "unauthenticated", "send an access token in the Authorization header: Bearer <token>", nil)
 	}
 	scheme, token, ok := strings.Cut(h, " ")
 	token = strings.TrimLeft(token, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || hasSeparator(token) || len(token) > maxTokenBytes {
-		x.SetHeader("WWW-Authenticate", w.realm("invalid_request"))
-		writeJSONError(x, http.StatusBadRequest, "invalid_request", "the Authorization header must be: Bearer <token>")
-		return false
+		return w.jsonDenial(http.StatusBadRequest, "invalid_request", "invalid_request", "the Authorization header must be: Bearer <token>", nil)
 	}
 	if len(opts) == 0 && len(w.c.cfg.Audience) == 0 {
 		w.noAudienceWarning.Do(func() {
@@ -171,16 +117,14 @@ func (w *Web) bearer(x Exchange, s *Session, opts []VerifyOption) bool {
 	claims, err := w.c.VerifyAccessToken(x.Context(), token, opts...)
 	if err != nil {
 		w.c.debug(x.Context(), "bearer token rejected", "error", err)
-		x.SetHeader("WWW-Authenticate", w.realm("invalid_token"))
-		writeJSONError(x, http.StatusUnauthorized, "invalid_token", bearerReason(err))
-		return false
+		return w.jsonDenial(http.StatusUnauthorized, "invalid_token", "invalid_token", bearerReason(err), err)
 	}
 	s.c = w.c
 	// claims.token is the verifier's own copy: token itself may live in a
 	// buffer the framework reuses after the request.
 	s.tokens = Tokens{AccessToken: claims.token, ExpiresAt: claims.ExpiresAt, TokenType: "bearer", leeway: w.c.cfg.Leeway, now: w.c.cfg.Now}
 	s.access = claims
-	return true
+	return nil
 }
 
 // hasSeparator reports a space, tab or comma: a header carrying more than

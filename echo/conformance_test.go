@@ -1,7 +1,6 @@
 package kindeecho_test
 
 import (
-	"net"
 	"net/http"
 	"testing"
 
@@ -12,22 +11,56 @@ import (
 	kindeecho "github.com/gokinde/kinde/echo"
 )
 
+// guards fills the suite's guard set with the adapter's constructors, which
+// also checks at compile time that the adapter has the common guard surface.
+var guards = conformance.Guards[echo.MiddlewareFunc]{
+	RequireAuth: kindeecho.RequireAuth, RequirePermission: kindeecho.RequirePermission,
+	RequireRole: kindeecho.RequireRole, RequireOrg: kindeecho.RequireOrg, RequireFlag: kindeecho.RequireFlag,
+	Require: kindeecho.Require, RequireBearer: kindeecho.RequireBearer,
+}
+
 // TestConformance runs the front-end suite against the Echo adapter.
 func TestConformance(t *testing.T) {
-	g := conformance.Guards[echo.MiddlewareFunc]{RequireAuth: kindeecho.RequireAuth,
-		RequirePermission: kindeecho.RequirePermission, RequireRole: kindeecho.RequireRole,
-		RequireOrg: kindeecho.RequireOrg, RequireFlag: kindeecho.RequireFlag, Require: kindeecho.Require,
-		RequireBearer: kindeecho.RequireBearer}
-	conformance.Run(t, func(t *testing.T, ln net.Listener, opts []kinde.WebOption) {
-		e := echo.New()
-		e.HideBanner, e.HidePort = true, true
-		if _, err := kindeecho.Register(e, opts...); err != nil {
-			t.Fatalf("Register: %v", err)
+	conformance.Run(t, func(t *testing.T, app conformance.App) {
+		e := newEcho()
+		opts := app.Options
+		switch app.Refusals {
+		case conformance.RefusalsAsKinde:
+			e.HTTPErrorHandler = func(err error, c echo.Context) {
+				if err = kindeecho.WriteDenial(c, err); err != nil {
+					e.DefaultHTTPErrorHandler(err, c)
+				}
+			}
+		case conformance.RefusalsIgnored:
+			opts = append(opts, kindeecho.WithConfig(kindeecho.Config{ErrorHandler: func(echo.Context, error) error { return nil }}))
 		}
-		me := func(c echo.Context) error {
-			return c.JSON(http.StatusOK, conformance.MeOf(kindeecho.SessionFrom(c)))
+		if !app.WithoutMiddleware {
+			if _, err := kindeecho.Register(e, opts...); err != nil {
+				t.Fatalf("Register: %v", err)
+			}
 		}
-		conformance.Mount(g, func(path string, mw ...echo.MiddlewareFunc) { e.GET(path, me, mw...) })
-		conformance.ServeHTTP(t, ln, e)
+		conformance.Mount(guards, func(path string, fromKey bool, mw ...echo.MiddlewareFunc) {
+			e.GET(path, me(fromKey), mw...)
+		})
+		conformance.ServeHTTP(t, app.Listener, e)
 	})
+}
+
+// me answers with the JSON of the session, read with SessionFrom or, when
+// fromKey is true, under ContextKey.
+func me(fromKey bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		s := kindeecho.SessionFrom(c)
+		if fromKey {
+			s, _ = c.Get(kindeecho.ContextKey).(*kinde.Session)
+		}
+		return c.JSON(http.StatusOK, conformance.MeOf(s))
+	}
+}
+
+// newEcho returns an Echo app that prints no banner.
+func newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	return e
 }

@@ -1,10 +1,14 @@
 package kindeecho_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -15,70 +19,233 @@ import (
 	kindeecho "github.com/gokinde/kinde/echo"
 )
 
-// newEcho returns an Echo app with the web layer registered for an emulator.
-func newEcho(t *testing.T) (*echo.Echo, *kindetest.Server) {
-	t.Helper()
-	srv := kindetest.Start(t)
-	e := echo.New()
-	if _, err := kindeecho.Register(e, kinde.WithConfig(conformance.Config(srv, "http://localhost:8080/api/auth/kinde_callback"))); err != nil {
-		t.Fatal(err)
-	}
-	return e, srv
+// fixture is an Echo app whose web layer signs in with an emulator seeded
+// with the demo directory.
+type fixture struct {
+	e     *echo.Echo
+	kinde *kindetest.Server
+	users kindetest.Demo
 }
 
-func serve(e *echo.Echo, accept string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodGet, "/reports", nil)
-	req.Header.Set("Accept", accept)
+// newFixture registers the web layer on a new app with opts besides the
+// emulator's configuration.
+func newFixture(t *testing.T, opts ...kinde.WebOption) fixture {
+	t.Helper()
+	f := fixture{e: newEcho(), kinde: kindetest.Start(t)}
+	f.users = f.kinde.SeedDemo()
+	cfg := conformance.Config(f.kinde, "http://127.0.0.1:8080"+kinde.DefaultPaths().Callback)
+	if _, err := kindeecho.Register(f.e, append(opts, kinde.WithConfig(cfg))...); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// get sends GET target accepting accept, with the Authorization header auth
+// unless it is "", and returns the recorded answer.
+func (f fixture) get(target, accept, auth string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, target, nil)
+	req.Header.Set(echo.HeaderAccept, accept)
+	if auth != "" {
+		req.Header.Set(echo.HeaderAuthorization, auth)
+	}
 	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, req)
+	f.e.ServeHTTP(rec, req)
 	return rec
 }
 
-func TestErrorHandlerGetsHTTPError(t *testing.T) {
-	e, srv := newEcho(t)
-	var got error
-	cfg := kindeecho.Config{ErrorHandler: func(_ echo.Context, err error) error {
-		got = err
-		return err // to the app's HTTPErrorHandler
-	}}
-	e.GET("/reports", func(c echo.Context) error { return c.NoContent(http.StatusOK) },
-		kindeecho.GuardWithConfig(cfg, kinde.RuleSignedIn()))
+// token returns an Authorization header with an access token of u.
+func (f fixture) token(t *testing.T, u kindetest.User) string {
+	t.Helper()
+	tokens, err := f.kinde.IssueTokens(u.ID, kindetest.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "Bearer " + tokens.AccessToken
+}
 
-	rec := serve(e, "application/json")
+func ok(c echo.Context) error { return c.String(http.StatusOK, "report") }
+
+// By default a refusal is an *echo.HTTPError, with the Denial inside, for
+// the app's HTTPErrorHandler; its headers are already set. A redirect to
+// sign-in is written directly.
+func TestRefusalsGoToHTTPErrorHandler(t *testing.T) {
+	f := newFixture(t)
+	var got []error
+	f.e.HTTPErrorHandler = func(err error, c echo.Context) {
+		got = append(got, err)
+		f.e.DefaultHTTPErrorHandler(err, c)
+	}
+	f.e.GET("/reports", ok, kindeecho.RequireBearer(), kindeecho.RequirePermission("delete:todos"))
+
+	rec := f.get("/reports", echo.MIMEApplicationJSON, "")
 	var he *echo.HTTPError
 	var d *kinde.Denial
-	if !errors.As(got, &he) || he.Code != http.StatusUnauthorized || !errors.As(he.Internal, &d) {
-		t.Fatalf("ErrorHandler got %#v", got)
+	if len(got) != 1 || !errors.As(got[0], &he) || !errors.As(got[0], &d) || he.Code != http.StatusUnauthorized ||
+		he.Internal != d {
+		t.Fatalf("HTTPErrorHandler got %v", got)
 	}
-	var body map[string]string
-	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusUnauthorized ||
-		body["message"] != d.Message() {
-		t.Errorf("HTTPErrorHandler answered %d %s", rec.Code, rec.Body)
+	var body struct{ Message string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != d.Status || body.Message != d.Message() {
+		t.Errorf("HTTPErrorHandler answered %d %s, want %d %q", rec.Code, rec.Body, d.Status, d.Message())
 	}
-	if want := `Bearer realm="` + srv.Issuer() + `"`; rec.Header().Get("WWW-Authenticate") != want {
-		t.Errorf("WWW-Authenticate %q, want %q", rec.Header().Get("WWW-Authenticate"), want)
+	if want := `Bearer realm="` + f.kinde.Issuer() + `"`; rec.Header().Get(echo.HeaderWWWAuthenticate) != want {
+		t.Errorf("WWW-Authenticate %q, want %q", rec.Header().Get(echo.HeaderWWWAuthenticate), want)
 	}
 
-	// A page load is still redirected to sign-in: the Location is set.
-	rec = serve(e, "text/html")
-	if rec.Code != http.StatusFound || rec.Header().Get("Location") != "/api/auth/login?post_login_redirect_url=%2Freports" {
-		t.Errorf("navigation: %d to %q", rec.Code, rec.Header().Get("Location"))
+	rec = f.get("/reports", echo.MIMEApplicationJSON, f.token(t, f.users.Bob))
+	if len(got) != 2 || !errors.As(got[1], &d) || rec.Code != http.StatusForbidden ||
+		!strings.Contains(rec.Body.String(), `needs permissions \"delete:todos\"`) {
+		t.Errorf("member: %d %s after %v", rec.Code, rec.Body, got)
+	}
+	if rec = f.get("/reports", echo.MIMEApplicationJSON, f.token(t, f.users.Alice)); rec.Code != http.StatusOK {
+		t.Errorf("admin: %d %s", rec.Code, rec.Body)
 	}
 }
 
-func TestSkipperLetsThrough(t *testing.T) {
-	e, _ := newEcho(t)
-	cfg := kindeecho.Config{Skipper: func(c echo.Context) bool { return c.QueryParam("open") == "1" }}
-	e.GET("/reports", func(c echo.Context) error { return c.String(http.StatusOK, "report") },
-		kindeecho.RequireBearerWithConfig(cfg))
-
-	req := httptest.NewRequest(http.MethodGet, "/reports?open=1", nil)
-	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK || rec.Body.String() != "report" {
-		t.Errorf("skipped guard: %d %q", rec.Code, rec.Body)
+// A page load without a session is redirected; one that lacks a permission
+// reaches the HTTPErrorHandler with the reason of the 403.
+func TestPageLoadRefusals(t *testing.T) {
+	demo := conformance.NewDemo()
+	defer demo.Close()
+	e := newEcho()
+	var got []error
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		got = append(got, err)
+		e.DefaultHTTPErrorHandler(err, c)
 	}
-	if rec := serve(e, "application/json"); rec.Code != http.StatusUnauthorized {
-		t.Errorf("guard not skipped: %d", rec.Code)
+	if _, err := kindeecho.Register(e, demo.Option()); err != nil {
+		t.Fatal(err)
+	}
+	e.GET("/admin", ok, kindeecho.RequirePermission("delete:todos"))
+	srv := &http.Server{Handler: e}
+	go func() { _ = srv.Serve(demo.Listener) }()
+	defer srv.Close()
+
+	demo.Kinde.SignInAs(demo.Users.Bob.ID)
+	status, body, err := conformance.Visit(demo.URL + "/admin")
+	const reason = `Your account does not have access to this page (it needs permissions \"delete:todos\").`
+	if err != nil || status != http.StatusForbidden || !strings.Contains(body, reason) || len(got) != 1 {
+		t.Errorf("Bob: %d %s %v; HTTPErrorHandler got %v", status, body, err, got)
+	}
+}
+
+// Config.ErrorHandler takes the refusals; its nil neither lets a request
+// through nor makes it a 200: the guard writes the web layer's answer.
+func TestErrorHandler(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		handler func(c echo.Context, err error) error
+		status  int
+		body    string
+	}{
+		{"returns the error", func(_ echo.Context, err error) error { return err }, http.StatusUnauthorized,
+			`{"message":"sign in first: this endpoint needs a Kinde session or a bearer token"}`},
+		{"writes its own answer", func(c echo.Context, _ error) error { return c.String(http.StatusTeapot, "no") },
+			http.StatusTeapot, "no"},
+		{"returns nil", func(echo.Context, error) error { return nil }, http.StatusUnauthorized,
+			`{"error":"unauthenticated","error_description":"sign in first: this endpoint needs a Kinde session or a bearer token"}`},
+		{"is WriteDenial", kindeecho.WriteDenial, http.StatusUnauthorized,
+			`{"error":"unauthenticated","error_description":"sign in first: this endpoint needs a Kinde session or a bearer token"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, kindeecho.WithConfig(kindeecho.Config{ErrorHandler: tc.handler}))
+			reached := false
+			f.e.GET("/reports", func(echo.Context) error { reached = true; return nil }, kindeecho.RequireAuth())
+			rec := f.get("/reports", echo.MIMEApplicationJSON, "")
+			if reached || rec.Code != tc.status || strings.TrimSpace(rec.Body.String()) != tc.body {
+				t.Errorf("reached %v, got %d %s, want %d %s", reached, rec.Code, rec.Body, tc.status, tc.body)
+			}
+			if rec.Header().Get(echo.HeaderWWWAuthenticate) == "" {
+				t.Error("no WWW-Authenticate")
+			}
+		})
+	}
+}
+
+// Skipped requests are anonymous: guards refuse them, RequireBearer still
+// checks their token.
+func TestSkipper(t *testing.T) {
+	f := newFixture(t, kindeecho.WithConfig(kindeecho.Config{
+		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/api/") },
+	}))
+	f.e.GET("/api/reports", ok, kindeecho.RequireAuth())
+	f.e.GET("/api/todos", ok, kindeecho.RequireBearer())
+	for _, tc := range []struct {
+		target, auth string
+		want         int
+	}{
+		{"/api/reports", "", http.StatusUnauthorized},
+		{"/api/todos", "", http.StatusUnauthorized},
+		{"/api/todos", f.token(t, f.users.Bob), http.StatusOK},
+	} {
+		if rec := f.get(tc.target, echo.MIMEApplicationJSON, tc.auth); rec.Code != tc.want {
+			t.Errorf("GET %s: %d, want %d", tc.target, rec.Code, tc.want)
+		}
+	}
+}
+
+// The session is under Config.ContextKey for other middleware.
+func TestContextKey(t *testing.T) {
+	f := newFixture(t, kindeecho.WithConfig(kindeecho.Config{ContextKey: "user"}))
+	var found []any
+	f.e.GET("/me", func(c echo.Context) error {
+		found = append(found, c.Get("user"))
+		return c.NoContent(http.StatusNoContent)
+	}, kindeecho.RequireBearer())
+	f.get("/me", echo.MIMEApplicationJSON, f.token(t, f.users.Bob))
+	if s, _ := found[0].(*kinde.Session); len(found) != 1 || s == nil || s.UserID() != f.users.Bob.ID {
+		t.Errorf("c.Get(%q) = %v", "user", found)
+	}
+}
+
+// A guard without the session middleware answers 500 through the
+// HTTPErrorHandler and logs the fix once, at Error level; it never panics.
+func TestGuardWithoutMiddleware(t *testing.T) {
+	var logs bytes.Buffer
+	defer setDefaultLogger(slog.New(slog.NewTextHandler(&logs, nil)))()
+
+	e := newEcho()
+	var got []error
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		got = append(got, err)
+		e.DefaultHTTPErrorHandler(err, c)
+	}
+	e.GET("/reports", ok, kindeecho.RequireAuth())
+	for range 3 {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/reports", nil))
+		if rec.Code != http.StatusInternalServerError {
+			t.Errorf("status %d, want 500", rec.Code)
+		}
+	}
+	var d *kinde.Denial
+	if len(got) != 3 || !errors.As(got[0], &d) || d.Unwrap() == nil {
+		t.Errorf("HTTPErrorHandler got %v", got)
+	}
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 || !strings.Contains(logs.String(), "kindeecho.Register") {
+		t.Errorf("logged %d errors, want 1 naming kindeecho.Register:\n%s", n, logs.String())
+	}
+}
+
+// WriteDenial leaves other errors alone.
+func TestWriteDenialPassesOtherErrors(t *testing.T) {
+	e := newEcho()
+	c := e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), httptest.NewRecorder())
+	other := echo.NewHTTPError(http.StatusNotFound, "")
+	if err := kindeecho.WriteDenial(c, other); err != other || c.Response().Committed {
+		t.Errorf("WriteDenial(404) = %v, committed %v", err, c.Response().Committed)
+	}
+}
+
+// setDefaultLogger makes l slog's default logger and returns the function
+// that restores the previous one, and the log package's output, which
+// slog.SetDefault redirects.
+func setDefaultLogger(l *slog.Logger) (restore func()) {
+	prev, out, flags := slog.Default(), log.Writer(), log.Flags()
+	slog.SetDefault(l)
+	return func() {
+		slog.SetDefault(prev)
+		log.SetOutput(out)
+		log.SetFlags(flags)
 	}
 }

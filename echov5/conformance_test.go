@@ -1,7 +1,6 @@
 package kindeecho_test
 
 import (
-	"net"
 	"net/http"
 	"testing"
 
@@ -13,28 +12,55 @@ import (
 )
 
 // guards fills the suite's guard set with the adapter's constructors, which
-// also checks at compile time that Echo v5 gets the common guard surface.
+// also checks at compile time that the adapter has the common guard surface.
 var guards = conformance.Guards[echo.MiddlewareFunc]{
 	RequireAuth: kindeecho.RequireAuth, RequirePermission: kindeecho.RequirePermission,
 	RequireRole: kindeecho.RequireRole, RequireOrg: kindeecho.RequireOrg, RequireFlag: kindeecho.RequireFlag,
 	Require: kindeecho.Require, RequireBearer: kindeecho.RequireBearer,
 }
 
-// TestConformance runs the front-end suite against the Echo v5 adapter.
+// TestConformance runs the front-end suite against the Echo adapter.
 func TestConformance(t *testing.T) {
-	conformance.Run(t, func(t *testing.T, ln net.Listener, opts []kinde.WebOption) {
-		e := echo.New()
-		if _, err := kindeecho.Register(e, opts...); err != nil {
-			t.Fatalf("Register: %v", err)
+	conformance.Run(t, func(t *testing.T, app conformance.App) {
+		e := newEcho()
+		opts := app.Options
+		switch app.Refusals {
+		case conformance.RefusalsAsKinde:
+			e.HTTPErrorHandler = func(c *echo.Context, err error) {
+				if err = kindeecho.WriteDenial(c, err); err != nil {
+					echo.DefaultHTTPErrorHandler(false)(c, err)
+				}
+			}
+		case conformance.RefusalsIgnored:
+			opts = append(opts, kindeecho.WithConfig(kindeecho.Config{ErrorHandler: func(*echo.Context, error) error { return nil }}))
 		}
-		conformance.Mount(guards, func(path string, mw ...echo.MiddlewareFunc) {
-			e.GET(path, func(c *echo.Context) error {
-				return c.JSON(http.StatusOK, conformance.MeOf(kindeecho.SessionFrom(c)))
-			}, mw...)
+		if !app.WithoutMiddleware {
+			if _, err := kindeecho.Register(e, opts...); err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+		}
+		conformance.Mount(guards, func(path string, fromKey bool, mw ...echo.MiddlewareFunc) {
+			e.GET(path, me(fromKey), mw...)
 		})
-		conformance.ServeHTTP(t, ln, e)
+		conformance.ServeHTTP(t, app.Listener, e)
 	})
 }
+
+// me answers with the JSON of the session, read with SessionFrom or, when
+// fromKey is true, under ContextKey.
+func me(fromKey bool) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		s := kindeecho.SessionFrom(c)
+		if fromKey {
+			s, _ = c.Get(kindeecho.ContextKey).(*kinde.Session)
+		}
+		return c.JSON(http.StatusOK, conformance.MeOf(s))
+	}
+}
+
+// newEcho returns an Echo app (Echo v5 prints its banner only when it
+// starts its own server).
+func newEcho() *echo.Echo { return echo.New() }
 
 // TestWebhooks runs the webhook cases against Webhooks on an Echo v5 route.
 func TestWebhooks(t *testing.T) {

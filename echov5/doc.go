@@ -18,16 +18,31 @@
 //	api := e.Group("/api", kindeecho.RequireBearer(kinde.VerifyAudience("https://myapp/api")))
 //	api.GET("/todos", listTodos, kindeecho.RequirePermission("read:todos"))
 //
-// Handlers read the user with SessionFrom(c). The guards are
+// Handlers read the user with SessionFrom(c); other middleware finds the
+// session with c.Get(kindeecho.ContextKey). The guards are
 // echo.MiddlewareFunc values that find the web layer through the request,
 // so they work on routes and groups alike.
 //
-// By default a request a guard refuses is answered as core's net/http
-// guards answer it: a page load without a session is redirected to sign-in
-// and comes back afterwards; an API call gets 401 JSON with
-// WWW-Authenticate; a signed-in user lacking the rule gets 403 (an HTML
-// page or JSON). To render refusals yourself, give the guards a Config with
-// an ErrorHandler (GuardWithConfig, RequireBearerWithConfig): it receives
-// an *echo.HTTPError wrapping the *kinde.Denial, which it can return to the
-// app's HTTPErrorHandler.
+// A page load without a session is redirected to sign-in and comes back
+// afterwards: the guard writes that answer itself. Other refusals are
+// errors, as Echo expects: an *echo.HTTPError (400 or 401 for a missing
+// session or a bad bearer token, 403 for a rule not met) with the reason
+// as Message, wrapping the *kinde.Denial (errors.As finds it; Echo v5's
+// HTTPError has no Internal field), returned to the app's
+// HTTPErrorHandler with WWW-Authenticate already set. WriteDenial renders
+// it as core's net/http guards do (the JSON error of RFC 6750, or the 403
+// page of a page load):
+//
+//	e.HTTPErrorHandler = func(c *echo.Context, err error) {
+//		if err = kindeecho.WriteDenial(c, err); err != nil {
+//			echo.DefaultHTTPErrorHandler(false)(c, err)
+//		}
+//	}
+//
+// The adapter is configured once, with a Config given to Register through
+// WithConfig: a Skipper, an ErrorHandler every guard uses, the context key.
+// An ErrorHandler that returns nil never lets a refused request through.
+//
+// A guard on a route without the session middleware answers 500 and logs,
+// once, how to fix it.
 package kindeecho

@@ -1,49 +1,52 @@
 package kindeecho_test
 
 import (
-	"context"
+	"errors"
 	"fmt"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/labstack/echo/v5"
 
+	kinde "github.com/gokinde/kinde/core"
 	"github.com/gokinde/kinde/core/kindetest"
 	"github.com/gokinde/kinde/core/kindetest/conformance"
 	kindeecho "github.com/gokinde/kinde/echov5"
 )
 
-// Register(e) reads the KINDE_* variables; here an option points it at the
-// kindetest emulator instead, which signs Alice in without a login page.
+// In an application Register(e) reads the KINDE_* variables; here an
+// option points it at the kindetest emulator, which signs Alice in without
+// a login page.
 func ExampleRegister() {
 	demo := conformance.NewDemo()
 	defer demo.Close()
 	e := echo.New()
 	if _, err := kindeecho.Register(e, demo.Option()); err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	e.GET("/dashboard", func(c *echo.Context) error {
 		return c.String(http.StatusOK, "Hello, "+kindeecho.SessionFrom(c).User().GivenName)
 	}, kindeecho.RequireAuth())
+	srv := &http.Server{Handler: e}
+	go func() { _ = srv.Serve(demo.Listener) }()
+	defer srv.Close()
 
-	ctx, stop := context.WithCancel(context.Background())
-	start := echo.StartConfig{Listener: demo.Listener, HideBanner: true, HidePort: true}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = start.Start(ctx, e) }()
-
+	// A browser opening the page is sent to sign in and comes back.
 	demo.Kinde.SignInAs(demo.Users.Alice.ID)
 	fmt.Println(conformance.Visit(demo.URL + "/dashboard"))
-	stop() // shut the server down before the demo closes its listener
-	<-done
 	// Output: 200 Hello, Alice <nil>
 }
 
-func ExampleRequirePermission() {
+// An API takes access tokens; the guards after RequireBearer check the
+// token's permissions. Refusals go to Echo's HTTPErrorHandler.
+func ExampleRequireBearer() {
 	demo := conformance.NewDemo() // admins may delete todos, members may not
 	defer demo.Close()
 	e := echo.New()
 	if _, err := kindeecho.Register(e, demo.Option()); err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	todos := e.Group("/api/todos", kindeecho.RequireBearer())
 	todos.DELETE("/:id", func(c *echo.Context) error { return c.NoContent(http.StatusNoContent) },
@@ -52,15 +55,72 @@ func ExampleRequirePermission() {
 	for _, u := range []kindetest.User{demo.Users.Alice, demo.Users.Bob} {
 		tokens, err := demo.Kinde.IssueTokens(u.ID, kindetest.IssueOptions{})
 		if err != nil {
-			panic(err)
+			log.Fatal(err)
 		}
-		req := httptest.NewRequest(http.MethodDelete, "/api/todos/7", nil)
-		req.Header.Set(echo.HeaderAuthorization, "Bearer "+tokens.AccessToken)
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
-		fmt.Printf("%s: %d\n", u.GivenName, rec.Code)
+		fmt.Println(u.GivenName, call(e, http.MethodDelete, "/api/todos/7", "Bearer "+tokens.AccessToken))
 	}
+	fmt.Println("nobody", call(e, http.MethodDelete, "/api/todos/7", ""))
 	// Output:
-	// Alice: 204
-	// Bob: 403
+	// Alice 204
+	// Bob 403 {"message":"this request needs permissions \"delete:todos\""}
+	// nobody 401 {"message":"send an access token in the Authorization header: Bearer \u003ctoken\u003e"}
+}
+
+// The Config given with WithConfig applies to every guard: here an
+// ErrorHandler answers refusals in the API's own error format.
+func ExampleWithConfig() {
+	demo := conformance.NewDemo()
+	defer demo.Close()
+	e := echo.New()
+	problem := kindeecho.Config{ErrorHandler: func(c *echo.Context, err error) error {
+		var d *kinde.Denial
+		if !errors.As(err, &d) {
+			return err
+		}
+		return c.JSON(d.Status, map[string]any{"status": d.Status, "detail": d.Message()})
+	}}
+	if _, err := kindeecho.Register(e, demo.Option(), kindeecho.WithConfig(problem)); err != nil {
+		log.Fatal(err)
+	}
+	e.GET("/api/todos", func(c *echo.Context) error { return c.NoContent(http.StatusNoContent) },
+		kindeecho.RequireBearer())
+
+	fmt.Println(call(e, http.MethodGet, "/api/todos", "Basic YWxpY2U6c2VjcmV0"))
+	// Output: 400 {"detail":"the Authorization header must be: Bearer \u003ctoken\u003e","status":400}
+}
+
+// An HTTPErrorHandler that writes refusals as core's net/http guards do:
+// the JSON error of RFC 6750 for API calls, the 403 page for page loads.
+func ExampleWriteDenial() {
+	demo := conformance.NewDemo()
+	defer demo.Close()
+	e := echo.New()
+	e.HTTPErrorHandler = func(c *echo.Context, err error) {
+		if err = kindeecho.WriteDenial(c, err); err != nil {
+			echo.DefaultHTTPErrorHandler(false)(c, err)
+		}
+	}
+	if _, err := kindeecho.Register(e, demo.Option()); err != nil {
+		log.Fatal(err)
+	}
+	e.GET("/api/todos", func(c *echo.Context) error { return c.NoContent(http.StatusNoContent) },
+		kindeecho.RequireBearer())
+
+	fmt.Println(call(e, http.MethodGet, "/api/todos", ""))
+	fmt.Println(call(e, http.MethodGet, "/api/nothing", ""))
+	// Output:
+	// 401 {"error":"unauthenticated","error_description":"send an access token in the Authorization header: Bearer \u003ctoken\u003e"}
+	// 404 {"message":"Not Found"}
+}
+
+// call sends an API request to h and returns the status and the body.
+func call(h http.Handler, method, target, auth string) string {
+	req := httptest.NewRequest(method, target, nil)
+	req.Header.Set("Accept", "application/json")
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return strings.TrimSpace(fmt.Sprint(rec.Code, " ", rec.Body.String()))
 }

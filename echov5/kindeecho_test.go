@@ -1,10 +1,14 @@
 package kindeecho_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v5"
@@ -15,99 +19,233 @@ import (
 	kindeecho "github.com/gokinde/kinde/echov5"
 )
 
-// app is an Echo v5 app whose web layer signs in with an emulator.
-type app struct {
-	*echo.Echo
+// fixture is an Echo app whose web layer signs in with an emulator seeded
+// with the demo directory.
+type fixture struct {
+	e     *echo.Echo
 	kinde *kindetest.Server
+	users kindetest.Demo
 }
 
-func newApp(t *testing.T) app {
+// newFixture registers the web layer on a new app with opts besides the
+// emulator's configuration.
+func newFixture(t *testing.T, opts ...kinde.WebOption) fixture {
 	t.Helper()
-	a := app{Echo: echo.New(), kinde: kindetest.Start(t)}
-	cfg := conformance.Config(a.kinde, "http://127.0.0.1:8080"+kinde.DefaultPaths().Callback)
-	if _, err := kindeecho.Register(a.Echo, kinde.WithConfig(cfg)); err != nil {
+	f := fixture{e: newEcho(), kinde: kindetest.Start(t)}
+	f.users = f.kinde.SeedDemo()
+	cfg := conformance.Config(f.kinde, "http://127.0.0.1:8080"+kinde.DefaultPaths().Callback)
+	if _, err := kindeecho.Register(f.e, append(opts, kinde.WithConfig(cfg))...); err != nil {
 		t.Fatal(err)
 	}
-	return a
+	return f
 }
 
-// call sends GET target accepting accept and returns the recorded answer.
-func (a app) call(target, accept string) *httptest.ResponseRecorder {
+// get sends GET target accepting accept, with the Authorization header auth
+// unless it is "", and returns the recorded answer.
+func (f fixture) get(target, accept, auth string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodGet, target, nil)
 	req.Header.Set(echo.HeaderAccept, accept)
+	if auth != "" {
+		req.Header.Set(echo.HeaderAuthorization, auth)
+	}
 	rec := httptest.NewRecorder()
-	a.ServeHTTP(rec, req)
+	f.e.ServeHTTP(rec, req)
 	return rec
+}
+
+// token returns an Authorization header with an access token of u.
+func (f fixture) token(t *testing.T, u kindetest.User) string {
+	t.Helper()
+	tokens, err := f.kinde.IssueTokens(u.ID, kindetest.IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "Bearer " + tokens.AccessToken
 }
 
 func ok(c *echo.Context) error { return c.String(http.StatusOK, "report") }
 
-// An ErrorHandler gets an *echo.HTTPError that wraps the Denial, after the
-// answer's headers are set, and can leave the body to HTTPErrorHandler.
-func TestErrorHandlerGetsWrappedDenial(t *testing.T) {
-	a := newApp(t)
+// By default a refusal is an *echo.HTTPError, with the Denial inside, for
+// the app's HTTPErrorHandler; its headers are already set. A redirect to
+// sign-in is written directly.
+func TestRefusalsGoToHTTPErrorHandler(t *testing.T) {
+	f := newFixture(t)
 	var got []error
-	cfg := kindeecho.Config{ErrorHandler: func(_ *echo.Context, err error) error {
+	f.e.HTTPErrorHandler = func(c *echo.Context, err error) {
 		got = append(got, err)
-		return err
-	}}
-	a.GET("/reports", ok, kindeecho.GuardWithConfig(cfg, kinde.RuleSignedIn()))
+		echo.DefaultHTTPErrorHandler(false)(c, err)
+	}
+	f.e.GET("/reports", ok, kindeecho.RequireBearer(), kindeecho.RequirePermission("delete:todos"))
 
-	rec := a.call("/reports", echo.MIMEApplicationJSON)
+	rec := f.get("/reports", echo.MIMEApplicationJSON, "")
 	var he *echo.HTTPError
 	var d *kinde.Denial
-	if len(got) != 1 || !errors.As(got[0], &he) || !errors.As(got[0], &d) || he.Code != http.StatusUnauthorized {
-		t.Fatalf("ErrorHandler got %v", got)
+	if len(got) != 1 || !errors.As(got[0], &he) || !errors.As(got[0], &d) || he.Code != http.StatusUnauthorized ||
+		he.Unwrap() != d {
+		t.Fatalf("HTTPErrorHandler got %v", got)
 	}
 	var body struct{ Message string }
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != d.Status || body.Message != d.Message() {
 		t.Errorf("HTTPErrorHandler answered %d %s, want %d %q", rec.Code, rec.Body, d.Status, d.Message())
 	}
-	if want := `Bearer realm="` + a.kinde.Issuer() + `"`; rec.Header().Get(echo.HeaderWWWAuthenticate) != want {
+	if want := `Bearer realm="` + f.kinde.Issuer() + `"`; rec.Header().Get(echo.HeaderWWWAuthenticate) != want {
 		t.Errorf("WWW-Authenticate %q, want %q", rec.Header().Get(echo.HeaderWWWAuthenticate), want)
 	}
 
-	rec = a.call("/reports", echo.MIMETextHTML)
-	if want := kinde.DefaultPaths().Login + "?post_login_redirect_url=%2Freports"; rec.Code != http.StatusFound ||
-		rec.Header().Get(echo.HeaderLocation) != want {
-		t.Errorf("page load: %d to %q, want 302 to %q", rec.Code, rec.Header().Get(echo.HeaderLocation), want)
+	rec = f.get("/reports", echo.MIMEApplicationJSON, f.token(t, f.users.Bob))
+	if len(got) != 2 || !errors.As(got[1], &d) || rec.Code != http.StatusForbidden ||
+		!strings.Contains(rec.Body.String(), `needs permissions \"delete:todos\"`) {
+		t.Errorf("member: %d %s after %v", rec.Code, rec.Body, got)
+	}
+	if rec = f.get("/reports", echo.MIMEApplicationJSON, f.token(t, f.users.Alice)); rec.Code != http.StatusOK {
+		t.Errorf("admin: %d %s", rec.Code, rec.Body)
 	}
 }
 
-// Skipper lets requests through a guard, and past the bearer check.
-func TestSkipper(t *testing.T) {
-	a := newApp(t)
-	open := kindeecho.Config{Skipper: func(c *echo.Context) bool { return c.QueryParam("open") == "yes" }}
-	a.GET("/reports", ok, kindeecho.RequireBearerWithConfig(open))
-	a.GET("/signed-in", ok, kindeecho.GuardWithConfig(open, kinde.RuleSignedIn()))
-	for target, want := range map[string]int{
-		"/reports?open=yes": http.StatusOK, "/reports": http.StatusUnauthorized,
-		"/signed-in?open=yes": http.StatusOK, "/signed-in": http.StatusUnauthorized,
-	} {
-		if rec := a.call(target, echo.MIMEApplicationJSON); rec.Code != want {
-			t.Errorf("GET %s: %d, want %d", target, rec.Code, want)
-		}
+// A page load without a session is redirected; one that lacks a permission
+// reaches the HTTPErrorHandler with the reason of the 403.
+func TestPageLoadRefusals(t *testing.T) {
+	demo := conformance.NewDemo()
+	defer demo.Close()
+	e := newEcho()
+	var got []error
+	e.HTTPErrorHandler = func(c *echo.Context, err error) {
+		got = append(got, err)
+		echo.DefaultHTTPErrorHandler(false)(c, err)
 	}
-}
-
-// A request the session middleware skipped is anonymous.
-func TestMiddlewareSkipper(t *testing.T) {
-	srv := kindetest.Start(t)
-	web, err := kinde.NewWeb(kinde.WithConfig(conformance.Config(srv, "http://127.0.0.1:8080"+kinde.DefaultPaths().Callback)))
-	if err != nil {
+	if _, err := kindeecho.Register(e, demo.Option()); err != nil {
 		t.Fatal(err)
 	}
-	e := echo.New()
-	e.Use(kindeecho.MiddlewareWithConfig(web, kindeecho.Config{Skipper: func(*echo.Context) bool { return true }}))
-	e.GET("/", func(c *echo.Context) error {
-		if kindeecho.SessionFrom(c) != nil || kinde.WebFrom(c.Request().Context()) != nil {
-			t.Error("a skipped request has a session or a web layer")
+	e.GET("/admin", ok, kindeecho.RequirePermission("delete:todos"))
+	srv := &http.Server{Handler: e}
+	go func() { _ = srv.Serve(demo.Listener) }()
+	defer srv.Close()
+
+	demo.Kinde.SignInAs(demo.Users.Bob.ID)
+	status, body, err := conformance.Visit(demo.URL + "/admin")
+	const reason = `Your account does not have access to this page (it needs permissions \"delete:todos\").`
+	if err != nil || status != http.StatusForbidden || !strings.Contains(body, reason) || len(got) != 1 {
+		t.Errorf("Bob: %d %s %v; HTTPErrorHandler got %v", status, body, err, got)
+	}
+}
+
+// Config.ErrorHandler takes the refusals; its nil neither lets a request
+// through nor makes it a 200: the guard writes the web layer's answer.
+func TestErrorHandler(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		handler func(c *echo.Context, err error) error
+		status  int
+		body    string
+	}{
+		{"returns the error", func(_ *echo.Context, err error) error { return err }, http.StatusUnauthorized,
+			`{"message":"sign in first: this endpoint needs a Kinde session or a bearer token"}`},
+		{"writes its own answer", func(c *echo.Context, _ error) error { return c.String(http.StatusTeapot, "no") },
+			http.StatusTeapot, "no"},
+		{"returns nil", func(*echo.Context, error) error { return nil }, http.StatusUnauthorized,
+			`{"error":"unauthenticated","error_description":"sign in first: this endpoint needs a Kinde session or a bearer token"}`},
+		{"is WriteDenial", kindeecho.WriteDenial, http.StatusUnauthorized,
+			`{"error":"unauthenticated","error_description":"sign in first: this endpoint needs a Kinde session or a bearer token"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, kindeecho.WithConfig(kindeecho.Config{ErrorHandler: tc.handler}))
+			reached := false
+			f.e.GET("/reports", func(*echo.Context) error { reached = true; return nil }, kindeecho.RequireAuth())
+			rec := f.get("/reports", echo.MIMEApplicationJSON, "")
+			if reached || rec.Code != tc.status || strings.TrimSpace(rec.Body.String()) != tc.body {
+				t.Errorf("reached %v, got %d %s, want %d %s", reached, rec.Code, rec.Body, tc.status, tc.body)
+			}
+			if rec.Header().Get(echo.HeaderWWWAuthenticate) == "" {
+				t.Error("no WWW-Authenticate")
+			}
+		})
+	}
+}
+
+// Skipped requests are anonymous: guards refuse them, RequireBearer still
+// checks their token.
+func TestSkipper(t *testing.T) {
+	f := newFixture(t, kindeecho.WithConfig(kindeecho.Config{
+		Skipper: func(c *echo.Context) bool { return strings.HasPrefix(c.Path(), "/api/") },
+	}))
+	f.e.GET("/api/reports", ok, kindeecho.RequireAuth())
+	f.e.GET("/api/todos", ok, kindeecho.RequireBearer())
+	for _, tc := range []struct {
+		target, auth string
+		want         int
+	}{
+		{"/api/reports", "", http.StatusUnauthorized},
+		{"/api/todos", "", http.StatusUnauthorized},
+		{"/api/todos", f.token(t, f.users.Bob), http.StatusOK},
+	} {
+		if rec := f.get(tc.target, echo.MIMEApplicationJSON, tc.auth); rec.Code != tc.want {
+			t.Errorf("GET %s: %d, want %d", tc.target, rec.Code, tc.want)
 		}
+	}
+}
+
+// The session is under Config.ContextKey for other middleware.
+func TestContextKey(t *testing.T) {
+	f := newFixture(t, kindeecho.WithConfig(kindeecho.Config{ContextKey: "user"}))
+	var found []any
+	f.e.GET("/me", func(c *echo.Context) error {
+		found = append(found, c.Get("user"))
 		return c.NoContent(http.StatusNoContent)
-	})
-	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
-	if rec.Code != http.StatusNoContent {
-		t.Errorf("status %d", rec.Code)
+	}, kindeecho.RequireBearer())
+	f.get("/me", echo.MIMEApplicationJSON, f.token(t, f.users.Bob))
+	if s, _ := found[0].(*kinde.Session); len(found) != 1 || s == nil || s.UserID() != f.users.Bob.ID {
+		t.Errorf("c.Get(%q) = %v", "user", found)
+	}
+}
+
+// A guard without the session middleware answers 500 through the
+// HTTPErrorHandler and logs the fix once, at Error level; it never panics.
+func TestGuardWithoutMiddleware(t *testing.T) {
+	var logs bytes.Buffer
+	defer setDefaultLogger(slog.New(slog.NewTextHandler(&logs, nil)))()
+
+	e := newEcho()
+	var got []error
+	e.HTTPErrorHandler = func(c *echo.Context, err error) {
+		got = append(got, err)
+		echo.DefaultHTTPErrorHandler(false)(c, err)
+	}
+	e.GET("/reports", ok, kindeecho.RequireAuth())
+	for range 3 {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/reports", nil))
+		if rec.Code != http.StatusInternalServerError {
+			t.Errorf("status %d, want 500", rec.Code)
+		}
+	}
+	var d *kinde.Denial
+	if len(got) != 3 || !errors.As(got[0], &d) || d.Unwrap() == nil {
+		t.Errorf("HTTPErrorHandler got %v", got)
+	}
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 || !strings.Contains(logs.String(), "kindeecho.Register") {
+		t.Errorf("logged %d errors, want 1 naming kindeecho.Register:\n%s", n, logs.String())
+	}
+}
+
+// WriteDenial leaves other errors alone.
+func TestWriteDenialPassesOtherErrors(t *testing.T) {
+	e := newEcho()
+	c := e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), httptest.NewRecorder())
+	other := echo.NewHTTPError(http.StatusNotFound, "")
+	if r, _ := echo.UnwrapResponse(c.Response()); kindeecho.WriteDenial(c, other) != other || r.Committed {
+		t.Errorf("WriteDenial(404) did not return the error as it is, or wrote an answer")
+	}
+}
+
+// setDefaultLogger makes l slog's default logger and returns the function
+// that restores the previous one, and the log package's output, which
+// slog.SetDefault redirects.
+func setDefaultLogger(l *slog.Logger) (restore func()) {
+	prev, out, flags := slog.Default(), log.Writer(), log.Flags()
+	slog.SetDefault(l)
+	return func() {
+		slog.SetDefault(prev)
+		log.SetOutput(out)
+		log.SetFlags(flags)
 	}
 }

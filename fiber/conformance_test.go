@@ -11,21 +11,62 @@ import (
 	kindefiber "github.com/gokinde/kinde/fiber"
 )
 
+// guards fills the suite's guard set with the adapter's constructors, which
+// also checks at compile time that the adapter has the common guard surface.
+var guards = conformance.Guards[fiber.Handler]{
+	RequireAuth: kindefiber.RequireAuth, RequirePermission: kindefiber.RequirePermission,
+	RequireRole: kindefiber.RequireRole, RequireOrg: kindefiber.RequireOrg, RequireFlag: kindefiber.RequireFlag,
+	Require: kindefiber.Require, RequireBearer: kindefiber.RequireBearer,
+}
+
 // TestConformance runs the front-end suite against the Fiber adapter.
 func TestConformance(t *testing.T) {
-	conformance.Run(t, func(t *testing.T, ln net.Listener, opts []kinde.WebOption) {
-		app := fiber.New(fiber.Config{DisableStartupMessage: true, ReadBufferSize: kinde.RecommendedReadBufferSize})
-		if _, err := kindefiber.Register(app, opts...); err != nil {
-			t.Fatalf("Register: %v", err)
+	conformance.Run(t, func(t *testing.T, app conformance.App) {
+		errs := asKinde
+		if app.Refusals == conformance.RefusalsIgnored {
+			errs = func(*fiber.Ctx, error) error { return nil }
 		}
-		me := func(c *fiber.Ctx) error { return c.JSON(conformance.MeOf(kindefiber.SessionFrom(c))) }
-		conformance.Mount(conformance.Guards[fiber.Handler]{
-			RequireAuth: kindefiber.RequireAuth, RequirePermission: kindefiber.RequirePermission,
-			RequireRole: kindefiber.RequireRole, RequireOrg: kindefiber.RequireOrg, RequireFlag: kindefiber.RequireFlag,
-			Require: kindefiber.Require, RequireBearer: kindefiber.RequireBearer,
-		}, func(path string, handlers ...fiber.Handler) { app.Get(path, append(handlers, me)...) })
-		serve(t, app, ln)
+		f := newApp(errs)
+		if !app.WithoutMiddleware {
+			if _, err := kindefiber.Register(f, app.Options...); err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+		}
+		conformance.Mount(guards, func(path string, fromKey bool, guards ...fiber.Handler) {
+			f.Get(path, append(guards, me(fromKey))...)
+		})
+		serve(t, f, app.Listener)
 	})
+}
+
+// asKinde is an app ErrorHandler that writes refusals as the web layer
+// does, and other errors as Fiber does.
+func asKinde(c *fiber.Ctx, err error) error {
+	if err = kindefiber.WriteDenial(c, err); err != nil {
+		return fiber.DefaultErrorHandler(c, err)
+	}
+	return nil
+}
+
+// me answers with the JSON of the session, read with SessionFrom or, when
+// fromKey is true, under ContextKey.
+func me(fromKey bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		s := kindefiber.SessionFrom(c)
+		if fromKey {
+			s, _ = c.Locals(kindefiber.ContextKey).(*kinde.Session)
+		}
+		return c.JSON(conformance.MeOf(s))
+	}
+}
+
+// newApp returns a Fiber app configured as the README advises (session
+// cookies and a sign-in's flow cookie together pass fasthttp's default
+// 4 KiB for request headers), with errs as its ErrorHandler (nil for
+// Fiber's default).
+func newApp(errs fiber.ErrorHandler) *fiber.App {
+	return fiber.New(fiber.Config{DisableStartupMessage: true, ReadBufferSize: kinde.RecommendedReadBufferSize,
+		ErrorHandler: errs})
 }
 
 // serve runs app on ln until t ends.

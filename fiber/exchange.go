@@ -3,8 +3,6 @@ package kindefiber
 import (
 	"context"
 	"net/http"
-	"strings"
-	"time"
 	"unsafe"
 
 	"github.com/gofiber/fiber/v2"
@@ -12,23 +10,27 @@ import (
 	kinde "github.com/gokinde/kinde/core"
 )
 
-// exchange is the kinde.Exchange of a Fiber request. Fiber hands out
-// strings that point into fasthttp's reused buffers, so every string it
-// returns is a copy.
+// exchange is the kinde.Exchange of a Fiber request. Fiber reuses the
+// buffers behind the request once the handler returns, so values are read
+// from fasthttp's request as bytes and returned as copies (a string
+// conversion copies), except Header and Cookie, which kinde.Exchange allows
+// to share the request's memory.
 type exchange struct{ c *fiber.Ctx }
 
 var _ kinde.Exchange = exchange{}
 
 func (x exchange) Context() context.Context { return x.c.UserContext() }
 
-func (x exchange) Method() string { return strings.Clone(x.c.Method()) }
+func (x exchange) Method() string { return string(x.c.Request().Header.Method()) }
 
-// Path is fasthttp's decoded path (string conversion copies it).
+// Path is fasthttp's decoded path.
 func (x exchange) Path() string { return string(x.c.Request().URI().Path()) }
 
 func (x exchange) RawQuery() string { return string(x.c.Request().URI().QueryString()) }
 
-func (x exchange) Query(name string) string { return strings.Clone(x.c.Query(name)) }
+func (x exchange) Query(name string) string {
+	return string(x.c.Context().QueryArgs().Peek(name))
+}
 
 // Header does not copy: kinde.Exchange allows it, and the web layer copies
 // what it keeps (a 4 KB bearer token per request otherwise).
@@ -49,27 +51,12 @@ func (x exchange) RemoteAddr() string { return x.c.Context().RemoteAddr().String
 
 func (x exchange) IsTLS() bool { return x.c.Context().IsTLS() }
 
+// SetCookie adds the cookie as net/http writes it, attributes and all
+// (Max-Age=0 for a deletion, no SameSite for the default mode).
 func (x exchange) SetCookie(c *http.Cookie) {
-	expires := c.Expires
-	if c.MaxAge < 0 && expires.IsZero() {
-		expires = time.Unix(0, 0) // net/http's Max-Age=0: delete now
+	if v := c.String(); v != "" {
+		x.c.Response().Header.Add(fiber.HeaderSetCookie, v)
 	}
-	x.c.Cookie(&fiber.Cookie{Name: c.Name, Value: c.Value, Path: c.Path, Domain: c.Domain, MaxAge: c.MaxAge,
-		Expires: expires, Secure: c.Secure, HTTPOnly: c.HttpOnly, SameSite: sameSite(c.SameSite)})
-}
-
-// sameSite names a SameSite mode as Fiber does; like net/http, the default
-// mode writes no attribute.
-func sameSite(s http.SameSite) string {
-	switch s {
-	case http.SameSiteLaxMode:
-		return fiber.CookieSameSiteLaxMode
-	case http.SameSiteStrictMode:
-		return fiber.CookieSameSiteStrictMode
-	case http.SameSiteNoneMode:
-		return fiber.CookieSameSiteNoneMode
-	}
-	return fiber.CookieSameSiteDisabled
 }
 
 func (x exchange) SetHeader(name, value string) { x.c.Set(name, value) }

@@ -13,51 +13,86 @@ import (
 )
 
 // guards fills the suite's guard set with the adapter's constructors, which
-// also checks at compile time that Fiber v3 gets the common guard surface.
+// also checks at compile time that the adapter has the common guard surface.
 var guards = conformance.Guards[fiber.Handler]{
 	RequireAuth: kindefiber.RequireAuth, RequirePermission: kindefiber.RequirePermission,
 	RequireRole: kindefiber.RequireRole, RequireOrg: kindefiber.RequireOrg, RequireFlag: kindefiber.RequireFlag,
 	Require: kindefiber.Require, RequireBearer: kindefiber.RequireBearer,
 }
 
-// newApp returns a Fiber app configured as the README advises: session
-// cookies and a sign-in's flow cookie together pass fasthttp's default
-// 4 KiB for request headers.
-func newApp() *fiber.App { return fiber.New(fiber.Config{ReadBufferSize: 16 << 10}) }
-
 // TestConformance runs the front-end suite against the Fiber v3 adapter.
 func TestConformance(t *testing.T) {
-	conformance.Run(t, func(t *testing.T, ln net.Listener, opts []kinde.WebOption) {
-		app := newApp()
-		if _, err := kindefiber.Register(app, opts...); err != nil {
-			t.Fatalf("Register: %v", err)
+	conformance.Run(t, func(t *testing.T, app conformance.App) {
+		errs := asKinde
+		if app.Refusals == conformance.RefusalsIgnored {
+			errs = func(fiber.Ctx, error) error { return nil }
 		}
-		me := func(c fiber.Ctx) error { return c.JSON(conformance.MeOf(kindefiber.SessionFrom(c))) }
-		conformance.Mount(guards, func(path string, guards ...fiber.Handler) {
+		f := newApp(errs)
+		if !app.WithoutMiddleware {
+			if _, err := kindefiber.Register(f, app.Options...); err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+		}
+		conformance.Mount(guards, func(path string, fromKey bool, guards ...fiber.Handler) {
 			var chain []any // Fiber v3 routes take their handlers as any
 			for _, g := range guards {
 				chain = append(chain, g)
 			}
-			chain = append(chain, me)
-			app.Get(path, chain[0], chain[1:]...)
+			chain = append(chain, me(fromKey))
+			f.Get(path, chain[0], chain[1:]...)
 		})
-		done := make(chan error, 1)
-		go func() { done <- app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
-		t.Cleanup(func() {
-			if err := app.Shutdown(); err != nil {
-				t.Errorf("Shutdown: %v", err)
-			}
-			if err := <-done; err != nil {
-				t.Errorf("Listener: %v", err)
-			}
-		})
+		serve(t, f, app.Listener)
+	})
+}
+
+// asKinde is an app ErrorHandler that writes refusals as the web layer
+// does, and other errors as Fiber does.
+func asKinde(c fiber.Ctx, err error) error {
+	if err = kindefiber.WriteDenial(c, err); err != nil {
+		return fiber.DefaultErrorHandler(c, err)
+	}
+	return nil
+}
+
+// me answers with the JSON of the session, read with SessionFrom or, when
+// fromKey is true, under ContextKey.
+func me(fromKey bool) fiber.Handler {
+	return func(c fiber.Ctx) error {
+		s := kindefiber.SessionFrom(c)
+		if fromKey {
+			s, _ = c.Locals(kindefiber.ContextKey).(*kinde.Session)
+		}
+		return c.JSON(conformance.MeOf(s))
+	}
+}
+
+// newApp returns a Fiber app configured as the README advises (session
+// cookies and a sign-in's flow cookie together pass fasthttp's default
+// 4 KiB for request headers), with errs as its ErrorHandler (nil for
+// Fiber's default).
+func newApp(errs fiber.ErrorHandler) *fiber.App {
+	return fiber.New(fiber.Config{ReadBufferSize: kinde.RecommendedReadBufferSize, ErrorHandler: errs})
+}
+
+// serve runs app on ln until t ends.
+func serve(t *testing.T, app *fiber.App, ln net.Listener) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
+	t.Cleanup(func() {
+		if err := app.Shutdown(); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("Listener: %v", err)
+		}
 	})
 }
 
 // TestWebhooks runs the webhook cases against Webhooks on a Fiber v3 route.
 func TestWebhooks(t *testing.T) {
 	conformance.RunWebhooks(t, func(hooks *kinde.Webhooks) conformance.Doer {
-		app := newApp()
+		app := newApp(nil)
 		app.Post("/webhooks", kindefiber.Webhooks(hooks))
 		return func(r *http.Request) (int, error) {
 			resp, err := app.Test(r, fiber.TestConfig{Timeout: 0})

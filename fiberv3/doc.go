@@ -19,15 +19,32 @@
 //	api.Get("/todos", kindefiber.RequirePermission("read:todos"), listTodos)
 //
 // Handlers read the user with SessionFrom(c); the session is in
-// c.Context(), with the web layer the guards find there.
+// c.Context() (Fiber v2's UserContext), with the web layer the guards find
+// there, and other
+// middleware finds it with c.Locals(kindefiber.ContextKey).
 //
-// By default a request a guard refuses is answered as core's net/http
-// guards answer it: a page load without a session is redirected to sign-in
-// and comes back afterwards; an API call gets 401 JSON with
-// WWW-Authenticate; a signed-in user lacking the rule gets 403 (an HTML
-// page or JSON). To render refusals yourself, give the guards a Config with
-// an ErrorHandler (Guard, RequireBearerWithConfig): it receives a
-// *fiber.Error, which it can return to the app's ErrorHandler.
+// A page load without a session is redirected to sign-in and comes back
+// afterwards: the guard writes that answer itself. Other refusals are
+// errors, as Fiber expects: a *fiber.Error (400 or 401 for a missing
+// session or a bad bearer token, 403 for a rule not met) with the reason
+// as Message, wrapped with the *kinde.Denial (errors.As finds both),
+// returned to the app's ErrorHandler with the status and WWW-Authenticate
+// already set. WriteDenial renders it as core's net/http guards do (the
+// JSON error of RFC 6750, or the 403 page of a page load):
+//
+//	app := fiber.New(fiber.Config{ErrorHandler: func(c fiber.Ctx, err error) error {
+//		if err = kindefiber.WriteDenial(c, err); err != nil {
+//			return fiber.DefaultErrorHandler(c, err)
+//		}
+//		return nil
+//	}})
+//
+// The adapter is configured once, with a Config given to Register through
+// WithConfig: Next, an ErrorHandler every guard uses, the context key. An
+// ErrorHandler that returns nil never lets a refused request through.
+//
+// A guard on a route without the session middleware answers 500 and logs,
+// once, how to fix it.
 //
 // Sessions live in encrypted cookies by default, and the Cookie header can
 // pass Fiber's default 4 KB ReadBufferSize (the request then fails with

@@ -1,7 +1,6 @@
 package kindegin_test
 
 import (
-	"net"
 	"net/http"
 	"os"
 	"testing"
@@ -18,19 +17,43 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-var guards = conformance.Guards[gin.HandlerFunc]{RequireAuth: kindegin.RequireAuth,
-	RequirePermission: kindegin.RequirePermission, RequireRole: kindegin.RequireRole, RequireOrg: kindegin.RequireOrg,
-	RequireFlag: kindegin.RequireFlag, Require: kindegin.Require, RequireBearer: kindegin.RequireBearer}
+// guards fills the suite's guard set with the adapter's constructors, which
+// also checks at compile time that the adapter has the common guard surface.
+var guards = conformance.Guards[gin.HandlerFunc]{
+	RequireAuth: kindegin.RequireAuth, RequirePermission: kindegin.RequirePermission,
+	RequireRole: kindegin.RequireRole, RequireOrg: kindegin.RequireOrg, RequireFlag: kindegin.RequireFlag,
+	Require: kindegin.Require, RequireBearer: kindegin.RequireBearer,
+}
 
 // TestConformance runs the front-end suite against the Gin adapter.
 func TestConformance(t *testing.T) {
-	conformance.Run(t, func(t *testing.T, ln net.Listener, opts []kinde.WebOption) {
+	conformance.Run(t, func(t *testing.T, app conformance.App) {
 		r := gin.New()
-		if _, err := kindegin.Register(r, opts...); err != nil {
-			t.Fatalf("Register: %v", err)
+		opts := app.Options
+		if app.Refusals == conformance.RefusalsIgnored {
+			opts = append(opts, kindegin.WithConfig(kindegin.Config{ErrorHandler: func(*gin.Context, error) {}}))
 		}
-		me := func(c *gin.Context) { c.JSON(http.StatusOK, conformance.MeOf(kindegin.SessionFrom(c))) }
-		conformance.Mount(guards, func(path string, chain ...gin.HandlerFunc) { r.GET(path, append(chain, me)...) })
-		conformance.ServeHTTP(t, ln, r)
+		if !app.WithoutMiddleware {
+			if _, err := kindegin.Register(r, opts...); err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+		}
+		conformance.Mount(guards, func(path string, fromKey bool, chain ...gin.HandlerFunc) {
+			r.GET(path, append(chain, me(fromKey))...)
+		})
+		conformance.ServeHTTP(t, app.Listener, r)
 	})
+}
+
+// me answers with the JSON of the session, read with SessionFrom or, when
+// fromKey is true, under ContextKey.
+func me(fromKey bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		s := kindegin.SessionFrom(c)
+		if fromKey {
+			v, _ := c.Get(kindegin.ContextKey)
+			s, _ = v.(*kinde.Session)
+		}
+		c.JSON(http.StatusOK, conformance.MeOf(s))
+	}
 }

@@ -22,6 +22,13 @@ func newServer(app *starter.App) (starter.Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Use(middleware.Recover())
+	// The guards return refusals as errors: write them as the SDK answers
+	// them (the 403 page, the API's JSON errors), and the rest as Echo does.
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		if err = kindeecho.WriteDenial(c, err); err != nil {
+			e.DefaultHTTPErrorHandler(err, c)
+		}
+	}
 	if _, err := kindeecho.Register(e, app.WebOptions()...); err != nil {
 		return nil, err
 	}

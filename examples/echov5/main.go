@@ -21,6 +21,13 @@ func main() { starter.Main("Echo v5", newServer) }
 func newServer(app *starter.App) (starter.Server, error) {
 	e := echo.New()
 	e.Use(middleware.Recover())
+	// The guards return refusals as errors: write them as the SDK answers
+	// them (the 403 page, the API's JSON errors), and the rest as Echo does.
+	e.HTTPErrorHandler = func(c *echo.Context, err error) {
+		if err = kindeecho.WriteDenial(c, err); err != nil {
+			echo.DefaultHTTPErrorHandler(false)(c, err)
+		}
+	}
 	if _, err := kindeecho.Register(e, app.WebOptions()...); err != nil {
 		return nil, err
 	}

@@ -28,6 +28,9 @@ func newServer(app *starter.App) (starter.Server, error) {
 		// The session lives in encrypted cookies of several kilobytes:
 		// fasthttp's default 4 KiB for all request headers is too small.
 		ReadBufferSize: 16 << 10,
+		// The guards return refusals as errors: writeErrors writes them as
+		// the SDK answers them (the 403 page, the API's JSON errors).
+		ErrorHandler: writeErrors,
 	})
 	f.Use(recover.New())
 	// Register first: Fiber runs handlers in the order they were added, and
@@ -67,3 +70,12 @@ type server struct{ app *fiber.App }
 func (s server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 
 func (s server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+// writeErrors writes the guards' refusals as the SDK answers them, and
+// other errors as Fiber does.
+func writeErrors(c *fiber.Ctx, err error) error {
+	if err = kindefiber.WriteDenial(c, err); err != nil {
+		return fiber.DefaultErrorHandler(c, err)
+	}
+	return nil
+}

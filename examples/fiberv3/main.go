@@ -25,7 +25,9 @@ func main() { starter.Main("Fiber v3", newServer) }
 func newServer(app *starter.App) (starter.Server, error) {
 	// The session lives in encrypted cookies of several kilobytes: fasthttp's
 	// default 4 KiB for all request headers is too small.
-	f := fiber.New(fiber.Config{ReadBufferSize: 16 << 10})
+	// The guards return refusals as errors: the ErrorHandler writes them
+	// as the SDK answers them (the 403 page, the API's JSON errors).
+	f := fiber.New(fiber.Config{ReadBufferSize: 16 << 10, ErrorHandler: writeErrors})
 	f.Use(recover.New())
 	// Register first: Fiber runs handlers in the order they were added, and
 	// Register adds the session middleware.
@@ -64,3 +66,12 @@ func (s server) Serve(ln net.Listener) error {
 }
 
 func (s server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+// writeErrors writes the guards' refusals as the SDK answers them, and
+// other errors as Fiber does.
+func writeErrors(c fiber.Ctx, err error) error {
+	if err = kindefiber.WriteDenial(c, err); err != nil {
+		return fiber.DefaultErrorHandler(c, err)
+	}
+	return nil
+}

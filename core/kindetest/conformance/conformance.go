@@ -16,6 +16,12 @@
 //	PathFlag       RequireFlag(Flag)
 //	PathCustom     Require(Custom)
 //	PathAPI        RequireBearer(kinde.VerifyAudience(Audience)), then RequirePermission(APIPermission)
+//	PathKey        no guard; the session is read under the front end's context key
+//	PathAPIKey     RequireBearer(kinde.VerifyAudience(Audience)); the session is read under the key
+//
+// Refusals the guards hand to the framework's error handling as errors
+// (Echo, Fiber) must be rendered as the web layer's own answers (each
+// adapter's WriteDenial), unless App.Refusals asks otherwise.
 //
 // NetHTTP is the reference application, for core's net/http front end.
 package conformance
@@ -42,6 +48,8 @@ const (
 	PathFlag      = "/flag"
 	PathCustom    = "/custom"
 	PathAPI       = "/api/todos"
+	PathKey       = "/key"
+	PathAPIKey    = "/api/key"
 )
 
 // What the guards of the application under test require.
@@ -91,12 +99,41 @@ func MeOf(s *kinde.Session) Me {
 	return m
 }
 
-// Start serves the application under test on ln until t ends. opts
-// configure the web layer: pass them to the adapter's Register (or to
-// kinde.NewWeb). When opts is nil the application must be configured from
-// the KINDE_* environment variables, as Register and kinde.NewWeb are
-// without options.
-type Start func(t *testing.T, ln net.Listener, opts []kinde.WebOption)
+// App is the application a Start must serve.
+type App struct {
+	// Listener is where the application serves.
+	Listener net.Listener
+	// Options configure the web layer: pass them to the adapter's Register
+	// (or to kinde.NewWeb). When Options is nil the application must be
+	// configured from the KINDE_* environment variables, as Register and
+	// kinde.NewWeb are without options.
+	Options []kinde.WebOption
+	// Refusals says how the application's error handling treats the
+	// refusals (400, 401, 403) the guards hand to it.
+	Refusals Refusals
+	// WithoutMiddleware asks for the suite's routes and guards without the
+	// session middleware (and without the sign-in routes): every guard that
+	// needs the session must then answer 500, never panic.
+	WithoutMiddleware bool
+}
+
+// Refusals is how an application's error handling treats the refusals the
+// guards hand to it.
+type Refusals int
+
+const (
+	// RefusalsAsKinde: the application writes them as the web layer's own
+	// answers (with the adapter's WriteDenial where the guards return
+	// errors), so that every front end answers the same bytes.
+	RefusalsAsKinde Refusals = iota
+	// RefusalsIgnored: the application's error handler (the adapter's
+	// Config.ErrorHandler, or Fiber's app ErrorHandler) returns nil without
+	// writing anything. The refusal must still not become a 200.
+	RefusalsIgnored
+)
+
+// Start serves app until t ends.
+type Start func(t *testing.T, app App)
 
 // ServeHTTP serves h on ln until t ends. Front ends built on net/http use it
 // in their Start.
@@ -124,29 +161,37 @@ type Guards[H any] struct {
 
 // Mount adds the suite's routes with route, which must add a GET route for
 // path that runs guards in order and then answers with the JSON of
-// MeOf(session).
-func Mount[H any](g Guards[H], route func(path string, guards ...H)) {
-	route(PathMe)
-	route(PathProtected, g.RequireAuth())
-	route(PathAdmin, g.RequirePermission(Permission))
-	route(PathRole, g.RequireRole(Role))
-	route(PathOrg, g.RequireOrg(OrgCode))
-	route(PathFlag, g.RequireFlag(Flag))
-	route(PathCustom, g.Require(Custom))
-	route(PathAPI, g.RequireBearer(kinde.VerifyAudience(Audience)), g.RequirePermission(APIPermission))
+// MeOf(session): the session from the adapter's SessionFrom, or, when
+// fromKey is true, the one found under the adapter's documented context key
+// (gin's c.Get, echo's c.Get, fiber's c.Locals).
+func Mount[H any](g Guards[H], route func(path string, fromKey bool, guards ...H)) {
+	route(PathMe, false)
+	route(PathProtected, false, g.RequireAuth())
+	route(PathAdmin, false, g.RequirePermission(Permission))
+	route(PathRole, false, g.RequireRole(Role))
+	route(PathOrg, false, g.RequireOrg(OrgCode))
+	route(PathFlag, false, g.RequireFlag(Flag))
+	route(PathCustom, false, g.Require(Custom))
+	route(PathAPI, false, g.RequireBearer(kinde.VerifyAudience(Audience)), g.RequirePermission(APIPermission))
+	route(PathKey, true)
+	route(PathAPIKey, true, g.RequireBearer(kinde.VerifyAudience(Audience)))
 }
 
 // NetHTTP is the Start of core's net/http front end: Web.Handler for the
-// sign-in routes, Web.Middleware and the Web's guards.
-func NetHTTP(t *testing.T, ln net.Listener, opts []kinde.WebOption) {
+// sign-in routes, Web.Middleware and the Web's guards. Its context key is
+// the request's context (kinde.SessionFrom), and it has no error handler to
+// configure: it writes every refusal itself.
+func NetHTTP(t *testing.T, app App) {
 	t.Helper()
-	web, err := kinde.NewWeb(opts...)
+	web, err := kinde.NewWeb(app.Options...)
 	if err != nil {
 		t.Fatalf("kinde.NewWeb: %v", err)
 	}
 	mux := http.NewServeMux()
-	for _, p := range web.Routes() {
-		mux.Handle("GET "+p, web.Handler())
+	if !app.WithoutMiddleware {
+		for _, p := range web.Routes() {
+			mux.Handle("GET "+p, web.Handler())
+		}
 	}
 	me := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -155,12 +200,16 @@ func NetHTTP(t *testing.T, ln net.Listener, opts []kinde.WebOption) {
 	g := Guards[func(http.Handler) http.Handler]{RequireAuth: web.RequireAuth, RequirePermission: web.RequirePermission,
 		RequireRole: web.RequireRole, RequireOrg: web.RequireOrg, RequireFlag: web.RequireFlag, Require: web.Require,
 		RequireBearer: web.RequireBearer}
-	Mount(g, func(path string, guards ...func(http.Handler) http.Handler) {
+	Mount(g, func(path string, _ bool, guards ...func(http.Handler) http.Handler) {
 		var h http.Handler = me
 		for _, guard := range slices.Backward(guards) {
 			h = guard(h)
 		}
 		mux.Handle("GET "+path, h)
 	})
-	ServeHTTP(t, ln, web.Middleware(mux))
+	if app.WithoutMiddleware {
+		ServeHTTP(t, app.Listener, mux)
+		return
+	}
+	ServeHTTP(t, app.Listener, web.Middleware(mux))
 }

@@ -13,6 +13,14 @@ func TestNetHTTP(t *testing.T) {
 	conformance.Run(t, conformance.NetHTTP)
 }
 
+// TestScenarios keeps the suite from shrinking unnoticed: every front end
+// runs at least these scenarios.
+func TestScenarios(t *testing.T) {
+	if n := conformance.Scenarios(); n < 44 {
+		t.Errorf("%d scenarios, want at least 44", n)
+	}
+}
+
 func TestWebhooksNetHTTP(t *testing.T) {
 	conformance.RunWebhooks(t, func(hooks *kinde.Webhooks) conformance.Doer {
 		mux := http.NewServeMux()

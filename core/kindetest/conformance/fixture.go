@@ -37,7 +37,8 @@ type fixture struct {
 // setup starts the emulator and the application. paths are the routes of
 // the web layer (kinde.Paths{} for the defaults); with fromEnv the
 // application is configured from KINDE_* variables instead of options.
-func setup(t *testing.T, start Start, paths kinde.Paths, fromEnv bool) *fixture {
+// mods change the App the application is asked for.
+func setup(t *testing.T, start Start, paths kinde.Paths, fromEnv bool, mods ...func(*App)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, srv: kindetest.Start(t, kindetest.WithSigningKey(signingKey()))}
 	f.seed()
@@ -62,15 +63,24 @@ func setup(t *testing.T, start Start, paths kinde.Paths, fromEnv bool) *fixture 
 		} {
 			t.Setenv(k, v)
 		}
-		start(t, ln, nil)
+		start(t, f.app(ln, nil, mods))
 		return f
 	}
 	opts := []kinde.WebOption{kinde.WithConfig(f.cfg)}
 	if paths.Login != "" {
 		opts = append(opts, kinde.WithPaths(paths))
 	}
-	start(t, ln, opts)
+	start(t, f.app(ln, opts, mods))
 	return f
+}
+
+// app is the App a scenario asks for.
+func (f *fixture) app(ln net.Listener, opts []kinde.WebOption, mods []func(*App)) App {
+	a := App{Listener: ln, Options: opts}
+	for _, m := range mods {
+		m(&a)
+	}
+	return a
 }
 
 func (f *fixture) seed() {
