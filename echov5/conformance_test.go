@@ -35,12 +35,3 @@ func TestConformance(t *testing.T) {
 		conformance.ServeHTTP(t, ln, e)
 	})
 }
-
-// TestWebhooks runs the webhook cases against Webhooks on an Echo v5 route.
-func TestWebhooks(t *testing.T) {
-	conformance.RunWebhooks(t, func(hooks *kinde.Webhooks) conformance.Doer {
-		e := echo.New()
-		e.POST("/webhooks", kindeecho.Webhooks(hooks))
-		return conformance.HandlerDoer(e)
-	})
-}

@@ -6,13 +6,14 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	kinde "github.com/gokinde/kinde/core"
 	"github.com/gokinde/kinde/core/kindetest/conformance"
+	"github.com/gokinde/kinde/core/webhook"
 	kindefiber "github.com/gokinde/kinde/fiber"
 )
 
+// TestWebhooks runs the webhook cases against Webhooks on a Fiber v2 route.
 func TestWebhooks(t *testing.T) {
-	conformance.RunWebhooks(t, func(hooks *kinde.Webhooks) conformance.Doer {
+	conformance.RunWebhooks(t, func(hooks *webhook.Receiver) conformance.Doer {
 		app := fiber.New()
 		app.Post("/webhooks", kindefiber.Webhooks(hooks))
 		return func(r *http.Request) (int, error) {
@@ -20,8 +21,7 @@ func TestWebhooks(t *testing.T) {
 			if err != nil {
 				return 0, err
 			}
-			resp.Body.Close()
-			return resp.StatusCode, nil
+			return resp.StatusCode, resp.Body.Close()
 		}
 	})
 }
