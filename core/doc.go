@@ -15,9 +15,10 @@
 // [Client.LogoutURL]), exchange and refresh tokens ([Client.ExchangeCode],
 // [Client.Refresh]), get machine-to-machine tokens
 // ([Client.ClientCredentials], [Client.ClientCredentialsTokenSource]),
-// run the device flow for command-line tools ([Client.StartDeviceAuth]),
-// verify tokens ([Client.VerifyAccessToken], [Client.VerifyIDToken]) and
-// receive webhooks ([Client.Webhooks]).
+// run the device flow for command-line tools ([Client.StartDeviceAuth])
+// and verify tokens ([Client.VerifyAccessToken], [Client.VerifyIDToken]).
+// Package github.com/gokinde/kinde/core/webhook receives Kinde's webhooks
+// with a Client.
 //
 // # Session
 //

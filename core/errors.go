@@ -169,7 +169,7 @@ var (
 // VerifyError explains why a token was rejected. Err is one of the ErrToken…
 // sentinels (or ErrKeySetUnavailable), so errors.Is works on the result.
 type VerifyError struct {
-	Token  string // "access token", "ID token" or "webhook"
+	Token  string // "access token", "ID token", "JWS" (Client.VerifyJWS) or "webhook"
 	Err    error
 	Detail string
 }

@@ -5,13 +5,14 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	kinde "github.com/gokinde/kinde/core"
 	"github.com/gokinde/kinde/core/kindetest/conformance"
+	"github.com/gokinde/kinde/core/webhook"
 	kindeecho "github.com/gokinde/kinde/echo"
 )
 
+// TestWebhooks runs the webhook cases against Webhooks on an Echo v4 route.
 func TestWebhooks(t *testing.T) {
-	conformance.RunWebhooks(t, func(hooks *kinde.Webhooks) conformance.Doer {
+	conformance.RunWebhooks(t, func(hooks *webhook.Receiver) conformance.Doer {
 		e := echo.New()
 		e.POST("/webhooks", kindeecho.Webhooks(hooks))
 		return conformance.HandlerDoer(e)

@@ -61,12 +61,3 @@ func me(fromKey bool) echo.HandlerFunc {
 // newEcho returns an Echo app (Echo v5 prints its banner only when it
 // starts its own server).
 func newEcho() *echo.Echo { return echo.New() }
-
-// TestWebhooks runs the webhook cases against Webhooks on an Echo v5 route.
-func TestWebhooks(t *testing.T) {
-	conformance.RunWebhooks(t, func(hooks *kinde.Webhooks) conformance.Doer {
-		e := echo.New()
-		e.POST("/webhooks", kindeecho.Webhooks(hooks))
-		return conformance.HandlerDoer(e)
-	})
-}

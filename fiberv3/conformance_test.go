@@ -2,7 +2,6 @@ package kindefiber_test
 
 import (
 	"net"
-	"net/http"
 	"testing"
 
 	"github.com/gofiber/fiber/v3"
@@ -85,21 +84,6 @@ func serve(t *testing.T, app *fiber.App, ln net.Listener) {
 		}
 		if err := <-done; err != nil {
 			t.Errorf("Listener: %v", err)
-		}
-	})
-}
-
-// TestWebhooks runs the webhook cases against Webhooks on a Fiber v3 route.
-func TestWebhooks(t *testing.T) {
-	conformance.RunWebhooks(t, func(hooks *kinde.Webhooks) conformance.Doer {
-		app := newApp(nil)
-		app.Post("/webhooks", kindefiber.Webhooks(hooks))
-		return func(r *http.Request) (int, error) {
-			resp, err := app.Test(r, fiber.TestConfig{Timeout: 0})
-			if err != nil {
-				return 0, err
-			}
-			return resp.StatusCode, resp.Body.Close()
 		}
 	})
 }

@@ -61,14 +61,7 @@ type difference struct {
 // allowed are the differences between siblings that the frameworks, or work
 // outside the adapters, impose. Each names the folder that has the item.
 var allowed = map[difference]string{
-	// The webhook handlers and their tests are another work's files: Echo
-	// v5 and Fiber v3 run TestWebhooks from conformance_test.go.
-	{"echo", "webhook_test.go", "file"}:                                 "webhook tests of Echo v4 live in their own file",
-	{"fiber", "webhook_test.go", "file"}:                                "webhook tests of Fiber v2 live in their own file",
-	{"fiberv3", "conformance_test.go", "func TestWebhooks(*testing.T)"}: "Fiber v3 runs its webhook tests beside the suite",
-	{"fiberv3", "conformance_test.go", "import net/http"}:               "used by TestWebhooks",
-	{"fiberv3", "conformance_test.go", "refs TestWebhooks: newApp"}:     "TestWebhooks builds its app with newApp",
-	{"echov5", "conformance_test.go", "func TestWebhooks(*testing.T)"}:  "Echo v5 runs its webhook tests beside the suite",
+	{"fiberv3", "webhook_test.go", "import github.com/gofiber/fiber/vN"}: "app.Test takes a fiber.TestConfig in v3 (an int of milliseconds in v2)",
 }
 
 // TestSiblingsHaveOneShape compares each pair of sibling modules.

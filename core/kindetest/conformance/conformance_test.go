@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"testing"
 
-	kinde "github.com/gokinde/kinde/core"
 	"github.com/gokinde/kinde/core/kindetest/conformance"
+	"github.com/gokinde/kinde/core/webhook"
 )
 
 // TestNetHTTP runs the suite against core's net/http front end.
@@ -22,7 +22,7 @@ func TestScenarios(t *testing.T) {
 }
 
 func TestWebhooksNetHTTP(t *testing.T) {
-	conformance.RunWebhooks(t, func(hooks *kinde.Webhooks) conformance.Doer {
+	conformance.RunWebhooks(t, func(hooks *webhook.Receiver) conformance.Doer {
 		mux := http.NewServeMux()
 		mux.Handle("POST /webhooks", hooks)
 		return conformance.HandlerDoer(mux)

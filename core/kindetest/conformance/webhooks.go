@@ -11,6 +11,7 @@ import (
 
 	kinde "github.com/gokinde/kinde/core"
 	"github.com/gokinde/kinde/core/kindetest"
+	"github.com/gokinde/kinde/core/webhook"
 )
 
 // Doer sends a request to an app and returns the response status.
@@ -26,27 +27,31 @@ func HandlerDoer(h http.Handler) Doer {
 }
 
 // RunWebhooks drives an adapter's webhook handler through the same cases:
-// a valid event dispatched with typed data, a replay, a bad signature, a
-// wrong issuer, an unknown event type, an oversized body, a wrong content
-// type and a failing handler. mount must serve hooks on POST /webhooks.
-func RunWebhooks(t *testing.T, mount func(hooks *kinde.Webhooks) Doer) {
+// a valid event dispatched with typed data, a retry, a replay under another
+// webhook-id header, a bad signature, a wrong issuer, an unknown event type,
+// an oversized body, a wrong content type and a failing handler. mount must
+// serve hooks on POST /webhooks.
+func RunWebhooks(t *testing.T, mount func(hooks *webhook.Receiver) Doer) {
 	t.Helper()
 	srv := kindetest.Start(t)
 	client, err := kinde.New(kinde.Config{Domain: srv.URL(), ClientID: srv.ClientID(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hooks := client.Webhooks(kinde.WithWebhookMaxBody(8 << 10))
+	hooks, err := webhook.New(client, webhook.WithMaxBody(8<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var mu sync.Mutex
 	var emails []string
-	hooks.On(kinde.EventUserCreated, func(_ context.Context, e kinde.WebhookEvent) error {
-		var d kinde.UserEventData
-		if err := e.Decode(&d); err != nil {
+	hooks.On(webhook.UserCreated, func(_ context.Context, e webhook.Event) error {
+		u, err := e.User()
+		if err != nil {
 			return err
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		emails = append(emails, d.User.Email)
+		emails = append(emails, u.Email)
 		return nil
 	})
 	do := mount(hooks)
@@ -54,14 +59,16 @@ func RunWebhooks(t *testing.T, mount func(hooks *kinde.Webhooks) Doer) {
 	other := kindetest.NewServer() // signs with a key Kinde does not publish
 	defer other.Close()
 	jane := map[string]any{"user": map[string]any{"id": "kp_1", "email": "jane@example.com"}}
-	webhook := func(s *kindetest.Server, typ string, data any, opts ...kindetest.WebhookOption) kindetest.Webhook {
+	newWebhook := func(s *kindetest.Server, typ string, data any, opts ...kindetest.WebhookOption) kindetest.Webhook {
 		wh, err := s.NewWebhook(typ, data, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return wh
 	}
-	valid := webhook(srv, kinde.EventUserCreated, jane)
+	valid := newWebhook(srv, webhook.UserCreated, jane)
+	replayed := valid
+	replayed.ID = "msg_replayed" // the header is not signed: an attacker may change it
 	tests := []struct {
 		name        string
 		wh          kindetest.Webhook
@@ -70,23 +77,24 @@ func RunWebhooks(t *testing.T, mount func(hooks *kinde.Webhooks) Doer) {
 		wantRuns    int // handler runs so far
 	}{
 		{name: "valid event dispatched with typed data", wh: valid, want: 200, wantRuns: 1},
-		{name: "replay runs the handler once", wh: valid, want: 200, wantRuns: 1},
-		{name: "bad signature", wh: webhook(other, kinde.EventUserCreated, jane), want: 401, wantRuns: 1},
-		{name: "wrong issuer", wh: webhook(srv, kinde.EventUserCreated, jane, kindetest.WebhookClaim("iss", "https://evil.example.com")), want: 401, wantRuns: 1},
-		{name: "unknown event type", wh: webhook(srv, "thing.happened", jane), want: 200, wantRuns: 1},
-		{name: "oversized body", wh: webhook(srv, kinde.EventUserCreated, map[string]any{"pad": strings.Repeat("x", 8<<10)}), want: 413, wantRuns: 1},
-		{name: "wrong content type", wh: webhook(srv, kinde.EventUserCreated, jane), contentType: "application/json", want: 400, wantRuns: 1},
-		{name: "handler error", wh: webhook(srv, kinde.EventUserCreated, "not an object"), want: 500, wantRuns: 1},
-		{name: "another valid event", wh: webhook(srv, kinde.EventUserCreated, jane), want: 200, wantRuns: 2},
+		{name: "retry runs the handler once", wh: valid, want: 200, wantRuns: 1},
+		{name: "replay under another webhook-id runs the handler once", wh: replayed, want: 200, wantRuns: 1},
+		{name: "bad signature", wh: newWebhook(other, webhook.UserCreated, jane), want: 401, wantRuns: 1},
+		{name: "wrong issuer", wh: newWebhook(srv, webhook.UserCreated, jane, kindetest.WebhookClaim("iss", "https://evil.example.com")), want: 401, wantRuns: 1},
+		{name: "unknown event type", wh: newWebhook(srv, "thing.happened", jane), want: 200, wantRuns: 1},
+		{name: "oversized body", wh: newWebhook(srv, webhook.UserCreated, map[string]any{"pad": strings.Repeat("x", 8<<10)}), want: 413, wantRuns: 1},
+		{name: "wrong content type", wh: newWebhook(srv, webhook.UserCreated, jane), contentType: "application/json", want: 400, wantRuns: 1},
+		{name: "handler error", wh: newWebhook(srv, webhook.UserCreated, "not an object"), want: 500, wantRuns: 1},
+		{name: "another valid event", wh: newWebhook(srv, webhook.UserCreated, jane), want: 200, wantRuns: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodPost, "/webhooks", strings.NewReader(tt.wh.Token))
-			req.Header.Set("Content-Type", kinde.WebhookContentType)
+			req.Header.Set("Content-Type", webhook.ContentType)
 			if tt.contentType != "" {
 				req.Header.Set("Content-Type", tt.contentType)
 			}
-			req.Header.Set(kinde.WebhookIDHeader, tt.wh.ID)
+			req.Header.Set(webhook.IDHeader, tt.wh.ID)
 			status, err := do(req)
 			if err != nil {
 				t.Fatal(err)
