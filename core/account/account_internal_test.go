@@ -58,7 +58,9 @@ func TestErrorMessages(t *testing.T) {
 }
 
 func TestParseDate(t *testing.T) {
-	utc := func(y int, m time.Month, d, h, min, s int) time.Time { return time.Date(y, m, d, h, min, s, 0, time.UTC) }
+	utc := func(y int, m time.Month, d, h, min, s int) time.Time {
+		return time.Date(y, m, d, h, min, s, 0, time.UTC)
+	}
 	tests := []struct {
 		raw     string
 		want    time.Time
