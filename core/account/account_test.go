@@ -533,7 +533,7 @@ func TestProfile(t *testing.T) {
 	}{
 		{"from Kinde", nil, &account.UserProfile{ID: f.user.ID, ProvidedID: "ext-42", Name: "Jane Smith", GivenName: "Jane",
 			FamilyName: "Smith", Email: "jane@example.com", EmailVerified: true, Picture: "https://example.com/jane.png",
-			Username: "jane", UpdatedAt: time.Unix(f.user.UpdatedAt.Unix(), 0)}, nil},
+			Username: "jane", UpdatedAt: time.Unix(f.user.UpdatedAt.Unix(), 0).UTC()}, nil},
 		// OpenID RP certification rp-userinfo-bad-sub-claim: a profile for another sub is rejected.
 		{"another user's profile", &kindetest.Fault{Status: 200, Body: `{"sub":"kp_someoneelse","id":"kp_someoneelse","email":"x@example.com"}`}, nil, account.ErrProfileSubject},
 		{"profile without sub", &kindetest.Fault{Status: 200, Body: `{"email":"x@example.com"}`}, nil, account.ErrProfileSubject},

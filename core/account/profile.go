@@ -94,7 +94,7 @@ func unixOrRFC3339(raw json.RawMessage) time.Time {
 	}
 	if n, err := strconv.ParseFloat(s, 64); err == nil {
 		if n > 0 && n < 1e11 {
-			return time.Unix(int64(n), 0)
+			return time.Unix(int64(n), 0).UTC()
 		}
 		return time.Time{}
 	}
