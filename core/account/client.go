@@ -97,8 +97,8 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 // token (as js-utils' callAccountApi uses the iss claim), else the client's
 // expected issuer.
 func (c *Client) base() string {
-	if a := c.s.AccessClaims(); a != nil && a.Issuer != "" {
-		return strings.TrimRight(a.Issuer, "/")
+	if iss := c.s.Claim("iss").String(); iss != "" {
+		return strings.TrimRight(iss, "/")
 	}
 	return strings.TrimRight(c.kc.Issuer(), "/")
 }

@@ -59,11 +59,9 @@ func (c *Client) Profile(ctx context.Context) (*UserProfile, error) {
 	if sub == "" {
 		sub = r.ID
 	}
-	want := ""
+	want := c.s.Claim("sub").String()
 	if id := c.s.IDClaims(); id != nil {
 		want = id.Subject
-	} else if a := c.s.AccessClaims(); a != nil {
-		want = a.Subject
 	}
 	if sub == "" || sub != want {
 		return nil, fmt.Errorf("account: user profile is for %q, the session is for %q: %w", clip(sub, 64), want, ErrProfileSubject)
