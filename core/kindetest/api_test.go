@@ -107,6 +107,17 @@ func TestAccountAPI(t *testing.T) {
 		})
 	}
 
+	// js-utils getPermission.ts PermissionAccess: orgCode is null without an organization.
+	loner := f.srv.AddUser(User{Email: "loner@example.com"})
+	lonerTok, err := f.srv.IssueTokens(loner.ID, IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, b := f.bearerGet(t, "/account_api/v1/permission/read:todos", lonerTok.AccessToken); status != 200 ||
+		b["orgCode"] != nil || b["isGranted"] != false || b["permissionKey"] != "read:todos" {
+		t.Errorf("permission without an organization: %d %v", status, b)
+	}
+
 	m2m, err := f.srv.IssueM2MToken(DefaultM2MClientID, f.srv.ManagementAudience())
 	if err != nil {
 		t.Fatal(err)
