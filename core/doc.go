@@ -24,11 +24,12 @@
 //
 // A [Session] is one user's verified tokens with helpers for what they hold:
 // [Session.User], [Session.Organization], [Session.Permissions],
-// [Session.Roles], feature flags ([Session.Flag], [Session.BoolFlag], …),
-// and calls to Kinde's Account API with the user's access token
-// (entitlements, the self-serve portal, the profile). Get one from
-// [Client.Session], or in a web handler from [SessionFrom] (net/http) or
-// the adapter's SessionFrom.
+// [Session.Roles], feature flags ([Session.Flag], [Session.BoolFlag], …).
+// Get one from [Client.Session], or in a web handler from [SessionFrom]
+// (net/http) or the adapter's SessionFrom. Package
+// github.com/gokinde/kinde/core/account calls Kinde's Account API with the
+// session's access token (entitlements, the self-serve portal, the profile,
+// roles and permissions as Kinde sees them now).
 //
 // # Web
 //

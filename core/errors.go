@@ -128,6 +128,14 @@ var (
 	// do not belong to the sign-in request given to ExchangeCode: another
 	// state, another issuer, several values, or no code.
 	ErrInvalidCallback = errors.New("kinde: the callback does not belong to this sign-in request")
+	// ErrUnauthenticated means Kinde did not accept the user's access token
+	// (HTTP 401, or 403 INVALID_CREDENTIALS from the Account API): it is
+	// missing, expired or revoked. Refresh the session or sign in again. The
+	// errors of package account match it.
+	ErrUnauthenticated = errors.New("kinde: not authenticated")
+	// ErrForbidden means Kinde refused a call made with the user's access
+	// token (HTTP 403). The errors of package account match it.
+	ErrForbidden = errors.New("kinde: forbidden")
 	// ErrNoRefreshToken is returned by Refresh when the tokens carry no
 	// refresh token; request the "offline" scope to get one.
 	ErrNoRefreshToken = errors.New("kinde: no refresh token: request the \"offline\" scope at sign-in to get one")

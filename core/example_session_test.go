@@ -84,36 +84,3 @@ func ExampleSession_PermissionGranted() {
 	// true
 	// {Key:read:todos OrgCode:org_acme Granted:true}
 }
-
-func ExampleSession_Entitlements() {
-	sess, srv := exampleSession(func(srv *kindetest.Server) string {
-		user := srv.AddUser(kindetest.User{Email: "jane@example.com"})
-		org := srv.AddOrganization(kindetest.Organization{Code: "org_acme", Name: "Acme"})
-		_ = srv.AddMember(org.Code, user.ID)
-		limit := 10
-		_ = srv.SetEntitlements(org.Code, []kindetest.Plan{{Key: "pro", Name: "Pro"}}, []kindetest.Entitlement{
-			{FeatureKey: "projects", FeatureName: "Projects", PriceName: "Pro projects", EntitlementLimitMax: &limit},
-			{FeatureKey: "exports", FeatureName: "Exports", PriceName: "Pro exports"},
-			{FeatureKey: "sso", FeatureName: "Single sign-on", PriceName: "Pro SSO"},
-		})
-		return user.ID
-	})
-	defer srv.Close()
-
-	ctx := context.Background()
-	// Every page is read as the loop asks for more; here two per request.
-	for e, err := range sess.Entitlements(ctx, kinde.WithPageSize(2)) {
-		if err != nil {
-			fmt.Println("error:", err)
-			break
-		}
-		fmt.Println(e.FeatureKey, e.FeatureName)
-	}
-	units, ok, err := sess.EntitlementLimit(ctx, "projects")
-	fmt.Println(units, ok, err)
-	// Output:
-	// projects Projects
-	// exports Exports
-	// sso Single sign-on
-	// 10 true <nil>
-}

@@ -79,8 +79,11 @@ type Role struct {
 // Roles returns the roles of the access token's roles claim (or
 // x-hasura-roles), which Kinde adds when the "roles" token customization is
 // on. Entries may be objects {id, key, name} or plain strings (taken as the
-// key). A missing or malformed claim gives an empty slice; use RolesFromAPI to
-// ask Kinde instead.
+// key). A missing or malformed claim gives an empty slice. Kinde leaves the
+// claim out unless the application's token customization includes roles, so
+// an empty slice may mean "not in the token": package account asks Kinde
+// instead (account.New(client, s).Roles(ctx), or RolesFromTokenOrAPI, which
+// reads the claim when present and calls the Account API otherwise).
 func (s *Session) Roles() []Role {
 	a, _ := s.snapshot()
 	out := []Role{}

@@ -373,25 +373,3 @@ func TestRPCodeReplay(t *testing.T) {
 		t.Fatalf("refresh token of a replayed code: %v, want invalid_grant", err)
 	}
 }
-
-// rp-userinfo-bad-sub-claim: a user profile for another sub is rejected.
-func TestRPProfileSubject(t *testing.T) {
-	e := newRPEnv(t, nil)
-	tok, err := e.exchange(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := e.client.Session(context.Background(), tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := s.Profile(context.Background())
-	if err != nil || p.ID != e.user.ID {
-		t.Fatalf("honest profile: %+v, %v", p, err)
-	}
-	e.srv.SetFault("/oauth2/v2/user_profile", kindetest.Fault{Status: http.StatusOK,
-		Body: `{"sub":"kp_mallory","id":"kp_mallory","email":"mallory@example.com"}`})
-	if p, err := s.Profile(context.Background()); !errors.Is(err, kinde.ErrProfileSubject) {
-		t.Fatalf("profile of another user: %+v, %v, want ErrProfileSubject", p, err)
-	}
-}

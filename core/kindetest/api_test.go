@@ -75,11 +75,15 @@ func TestAccountAPI(t *testing.T) {
 			p := b["data"].(map[string]any)["properties"].([]any)
 			return len(p) == 1 && p[0].(map[string]any)["value"] == "Sydney"
 		}},
+		// js-utils getPermission.test.ts: {permissionKey, orgCode, isGranted} at the top level.
 		{"/account_api/v1/permission/delete:todos", 200, func(b map[string]any) bool {
-			d := b["data"].(map[string]any)
-			return d["is_granted"] == true && d["permission_key"] == "delete:todos" && d["org_code"] == f.demo.Acme.Code
+			return b["isGranted"] == true && b["permissionKey"] == "delete:todos" && b["orgCode"] == f.demo.Acme.Code && b["data"] == nil
 		}},
-		{"/account_api/v1/permission/fly:planes", 200, func(b map[string]any) bool { return b["data"].(map[string]any)["is_granted"] == false }},
+		{"/account_api/v1/permission/fly:planes", 200, func(b map[string]any) bool { return b["isGranted"] == false }},
+		{"/account_api/v1/permission/view%20reports%2Fadvanced", 200, func(b map[string]any) bool {
+			return b["isGranted"] == false && b["permissionKey"] == "view reports/advanced"
+		}},
+		{"/account_api/v1/portal_link?subnav=organization_plan_details&return_url=https%3A%2F%2Fapp.example%2F", 200, func(b map[string]any) bool { return b["url"] != nil }},
 		{"/account_api/v1/portal_link?subnav=profile&return_url=https%3A%2F%2Fapp.example%2F", 200, func(b map[string]any) bool {
 			u, err := url.Parse(b["url"].(string))
 			return err == nil && u.Path == "/portal_redirect" && u.Query().Get("key") != ""
@@ -101,6 +105,17 @@ func TestAccountAPI(t *testing.T) {
 				t.Fatalf("got %d %v, want %d", status, b, tt.status)
 			}
 		})
+	}
+
+	// js-utils getPermission.ts PermissionAccess: orgCode is null without an organization.
+	loner := f.srv.AddUser(User{Email: "loner@example.com"})
+	lonerTok, err := f.srv.IssueTokens(loner.ID, IssueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, b := f.bearerGet(t, "/account_api/v1/permission/read:todos", lonerTok.AccessToken); status != 200 ||
+		b["orgCode"] != nil || b["isGranted"] != false || b["permissionKey"] != "read:todos" {
+		t.Errorf("permission without an organization: %d %v", status, b)
 	}
 
 	m2m, err := f.srv.IssueM2MToken(DefaultM2MClientID, f.srv.ManagementAudience())

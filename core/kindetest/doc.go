@@ -30,7 +30,8 @@
 //   - Unknown scopes are dropped silently (as Kinde does with offline_access);
 //     audiences requested at /oauth2/auth are not checked against AddAPI.
 //   - GET /account_api/v1/permission/{key} answers
-//     {"data":{"permission_key","org_code","is_granted"}}.
+//     {"permissionKey","orgCode","isGranted"} at the top level, the shape
+//     js-utils' getPermission reads (the route is not in Kinde's spec).
 //   - Missing bearer tokens on the Account and Management APIs get 401;
 //     invalid tokens get 403 INVALID_CREDENTIALS; a missing management scope
 //     gets 403 INSUFFICIENT_SCOPE.

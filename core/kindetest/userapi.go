@@ -354,7 +354,9 @@ func (s *Server) accFlags(w http.ResponseWriter, r *http.Request, a accountCtx, 
 	if !ok {
 		return
 	}
-	names := map[string]string{"b": "boolean", "i": "integer", "s": "string"}
+	// The Account API spells flag types out; js-utils getFlags.ts types them
+	// as "string" | "boolean" | "integer" | "object".
+	names := map[string]string{"b": "boolean", "i": "integer", "s": "string", "j": "object", "o": "object"}
 	out := []kv{}
 	for _, f := range page {
 		out = append(out, kv{"id": f.f.id, "name": f.f.name, "key": f.f.key, "type": names[f.typ], "value": f.value})
@@ -382,11 +384,20 @@ func (s *Server) accPermissions(w http.ResponseWriter, r *http.Request, a accoun
 	writeJSON(w, http.StatusOK, kv{"data": kv{"org_code": a.orgCode, "permissions": out}, "metadata": meta})
 }
 
+// accPermission answers GET /account_api/v1/permission/{key}. The route is
+// not in Kinde's Account API spec; its reply shape is what the official
+// clients read: js-utils lib/utils/token/getPermission.ts returns the reply
+// as PermissionAccess {permissionKey, orgCode (string or null), isGranted},
+// the shape its getPermission.test.ts mocks for forceApi.
 func (s *Server) accPermission(w http.ResponseWriter, _ *http.Request, a accountCtx, key string) {
 	s.mu.Lock()
 	granted := slices.Contains(s.st.userPermissions(a.orgCode, a.userID), key)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, kv{"data": kv{"permission_key": key, "org_code": a.orgCode, "is_granted": granted}})
+	var org any
+	if a.orgCode != "" {
+		org = a.orgCode
+	}
+	writeJSON(w, http.StatusOK, kv{"permissionKey": key, "orgCode": org, "isGranted": granted})
 }
 
 func (s *Server) accRoles(w http.ResponseWriter, r *http.Request, a accountCtx, _ string) {
@@ -433,9 +444,12 @@ func (s *Server) accProperties(w http.ResponseWriter, r *http.Request, a account
 	writeJSON(w, http.StatusOK, kv{"data": kv{"properties": out}, "metadata": meta})
 }
 
+// portalSubnavs are the portal pages: the Account API spec's subnav enum
+// plus organization_members and organization_plan_details, which js-utils
+// lib/types.ts PortalPage (and the Python SDK's PortalPage) also list.
 func portalSubnavs() []string {
 	return []string{"profile", "organization_details", "organization_payment_details", "organization_plan_selection",
-		"payment_details", "plan_details", "plan_selection", "organization_members"}
+		"payment_details", "plan_details", "plan_selection", "organization_members", "organization_plan_details"}
 }
 
 func validReturnURL(raw string) bool {
