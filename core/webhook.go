@@ -364,7 +364,7 @@ func webhookStatus(err error) int {
 // (through the claims decoder, which rejects repeated or mistyped ones) and
 // Kinde's event members, each of which may appear once.
 func parseWebhookPayload(payload []byte) (WebhookEvent, *Claims, error) {
-	claims, err := ParseClaims(payload)
+	claims, err := parseClaims(payload)
 	if err != nil {
 		return WebhookEvent{}, nil, fmt.Errorf("%w: %w", ErrWebhookMalformed, err)
 	}
