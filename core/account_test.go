@@ -259,7 +259,7 @@ func TestFromAPI(t *testing.T) {
 	if !reflect.DeepEqual(perms, wantPerms) {
 		t.Fatalf("PermissionsFromAPI = %+v; want %+v", perms, wantPerms)
 	}
-	if s.PermissionGranted("manage:billing") {
+	if s.Permission("manage:billing").Granted {
 		t.Fatal("token permission changed without a refresh")
 	}
 	for _, tt := range []struct {

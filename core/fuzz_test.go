@@ -180,15 +180,15 @@ func FuzzSignedClaims(f *testing.F) {
 			t.Fatalf("verified tokens give no session: %v", err)
 		}
 		_ = s.Permissions()
-		_ = s.PermissionGranted("a")
+		_ = s.Permission("a").Granted
 		_ = s.HasPermissions("a", "b")
 		_ = s.Roles()
 		_ = s.HasRoles("x")
 		_ = s.Organization()
 		_ = s.UserOrganizations()
 		_ = s.User()
-		_ = s.UserProperties()
-		_ = s.OrganizationProperties()
+		_ = s.User().Properties
+		_ = s.Organization().Properties
 		_ = s.ApplicationProperties()
 		_ = s.Flags()
 		_, _ = s.BoolFlag("f", false)

@@ -354,7 +354,7 @@ func (s *Server) accFlags(w http.ResponseWriter, r *http.Request, a accountCtx, 
 	if !ok {
 		return
 	}
-	names := map[string]string{"b": "boolean", "i": "integer", "s": "string"}
+	names := map[string]string{"b": "boolean", "i": "integer", "s": "string", "j": "json"}
 	out := []kv{}
 	for _, f := range page {
 		out = append(out, kv{"id": f.f.id, "name": f.f.name, "key": f.f.key, "type": names[f.typ], "value": f.value})
