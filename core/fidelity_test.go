@@ -291,11 +291,18 @@ func checkTyped(t *testing.T, what string, c typedFlagCase, got any, err error) 
 
 func TestFidelityVectors(t *testing.T) {
 	env := newFidelityEnv(t)
+	// tokens.json holds the shapes of Kinde's tokens, checked against the
+	// emulator in kindetest/token_test.go.
+	vectorFiles := []string{"claims.json", "flags.json", "has.json"}
 	files, err := filepath.Glob(filepath.Join("testdata", "fidelity", "*.json"))
 	must(t, err)
-	ran := 0
 	for _, path := range files {
-		name := filepath.Base(path)
+		if name := filepath.Base(path); name != "tokens.json" && !slices.Contains(vectorFiles, name) {
+			t.Errorf("testdata/fidelity/%s is not read by any test", name)
+		}
+	}
+	ran := 0
+	for _, name := range vectorFiles {
 		f := loadFidelity(t, name)
 		for _, v := range f.Vectors {
 			if v.Source == "" {

@@ -15,7 +15,8 @@ import (
 // everyTokenClaim turns on every claim of Kinde's token customization.
 func everyTokenClaim() kindetest.TokenCustomization {
 	return kindetest.TokenCustomization{Roles: true, OrgName: true, Email: true, ExternalOrgID: true,
-		OrgProperties: true, Organizations: true, IDOrgProperties: true}
+		OrgProperties: true, UserProperties: true, AppProperties: true,
+		Organizations: true, IDOrgProperties: true, IDUserProperties: true}
 }
 
 // newIdentityFixture is the session fixture whose user has a phone number
@@ -157,7 +158,7 @@ func TestUserOrganizationsShapes(t *testing.T) {
 }
 
 func TestUser(t *testing.T) {
-	f := newIdentityFixture(t)
+	f := newIdentityFixture(t, kindetest.WithTokenCustomization(kindetest.TokenCustomization{UserProperties: true, IDUserProperties: true}))
 	full := f.session(t)
 	updated := time.Unix(f.user.UpdatedAt.Unix(), 0)
 	accessOnly, err := f.client.Session(context.Background(), &kinde.Tokens{AccessToken: full.AccessToken()})
@@ -165,21 +166,28 @@ func TestUser(t *testing.T) {
 	withEmail := newIdentityFixture(t, kindetest.WithTokenCustomization(kindetest.TokenCustomization{Email: true}))
 	accessWithEmail, err := withEmail.client.Session(context.Background(), &kinde.Tokens{AccessToken: withEmail.tokens(t, kindetest.IssueOptions{}).AccessToken})
 	must(t, err)
+	kindeDefault := newIdentityFixture(t)
 	props := map[string]any{"city": "Berlin", "seats": int64(3), "postcode": nil}
+	jane := kinde.User{
+		ID: f.user.ID, Email: "jane@example.com", EmailVerified: true, GivenName: "Jane", FamilyName: "Smith",
+		Name: "Jane Smith", Picture: "https://example.com/jane.png", Username: "jane", PhoneNumber: "+61400000000",
+		ProvidedID: "ext-42", UpdatedAt: updated, Properties: props,
+	}
+	janeByDefault := jane
+	janeByDefault.ID, janeByDefault.UpdatedAt = kindeDefault.user.ID, time.Unix(kindeDefault.user.UpdatedAt.Unix(), 0)
+	janeByDefault.Properties = map[string]any{}
 	tests := []struct {
 		name    string
 		session *kinde.Session
 		want    kinde.User
 	}{
-		{"from the ID token", full, kinde.User{
-			ID: f.user.ID, Email: "jane@example.com", EmailVerified: true, GivenName: "Jane", FamilyName: "Smith",
-			Name: "Jane Smith", Picture: "https://example.com/jane.png", Username: "jane", PhoneNumber: "+61400000000",
-			ProvidedID: "ext-42", UpdatedAt: updated, Properties: props,
-		}},
-		// Kinde's default access token has no email; the token
-		// customization adds it.
+		{"from the ID token", full, jane},
+		// Kinde's default tokens carry no properties: the token
+		// customization adds them.
+		{"Kinde's default tokens", kindeDefault.session(t), janeByDefault},
+		// Kinde's default access token has no email either.
 		{"access token only", accessOnly, kinde.User{ID: f.user.ID, Properties: props}},
-		{"access token with the email claim", accessWithEmail, kinde.User{ID: withEmail.user.ID, Email: "jane@example.com", Properties: props}},
+		{"access token with the email claim", accessWithEmail, kinde.User{ID: withEmail.user.ID, Email: "jane@example.com", Properties: map[string]any{}}},
 		{"wrong types in the ID token", f.idSession(t, map[string]any{
 			"email": 1, "email_verified": "yes", "given_name": []string{"J"}, "updated_at": "soon", "user_properties": "x", "phone_number": 5,
 		}), kinde.User{ID: f.user.ID, Properties: props}},
@@ -201,8 +209,11 @@ func TestUser(t *testing.T) {
 }
 
 func TestApplicationProperties(t *testing.T) {
-	f := newSessionFixture(t)
+	f := newSessionFixture(t, kindetest.WithTokenCustomization(kindetest.TokenCustomization{AppProperties: true}))
 	s := f.session(t)
+	if got := newSessionFixture(t).session(t).ApplicationProperties(); got == nil || len(got) != 0 {
+		t.Fatalf("ApplicationProperties() of Kinde's default token = %#v; want an empty map", got)
+	}
 	bare := f.claimsSession(t, func(c map[string]any) { delete(c, "application_properties") })
 	if got := s.ApplicationProperties(); !reflect.DeepEqual(got, map[string]any{"region": "eu"}) {
 		t.Fatalf("ApplicationProperties() = %#v", got)

@@ -39,7 +39,8 @@ type User struct {
 	Username   string
 	ProvidedID string
 	Phone      string
-	// Properties are user properties, exposed as user_properties {key:{v:…}}.
+	// Properties are user properties, exposed as user_properties {key:{v:…}}
+	// (a nil value as {}) when the token customization adds them.
 	Properties map[string]any
 	Suspended  bool
 	// TotalSignIns and LastSignedIn are updated by each sign-in.
@@ -66,7 +67,8 @@ type Organization struct {
 	Name       string
 	Handle     string
 	ExternalID string
-	// Properties are organization properties, exposed as organization_properties.
+	// Properties are organization properties, exposed as
+	// organization_properties when the token customization adds them.
 	Properties map[string]any
 	// Flags overrides feature flag values for members signed in to this org.
 	Flags map[string]any
@@ -416,7 +418,9 @@ func (s *Server) SetUserFlag(userID, code string, value any) error {
 	return nil
 }
 
-// SetProperty sets an application property, exposed as application_properties.
+// SetProperty sets an application property, exposed as
+// application_properties when the token customization adds it
+// (TokenCustomization.AppProperties).
 func (s *Server) SetProperty(key string, value any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

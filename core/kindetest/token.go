@@ -38,11 +38,14 @@ type IssueOptions struct {
 // (Settings > Applications > Tokens > Token customization): the claims Kinde
 // adds to tokens only when they are turned on there. The zero value is
 // Kinde's default, which the emulator issues unless a test turns claims on
-// with WithTokenCustomization. Source: docs.kinde.com build/tokens/
-// token-customization ("Add claims to access tokens": org_name, roles, email,
-// external_organization_id; "Add claims to ID tokens": the user's
-// organizations and social identity) and properties/work-with-properties/
-// properties-in-tokens (properties are added per token).
+// with WithTokenCustomization. Sources, in kinde-oss/documentation:
+// build/tokens/token-customization.mdx ("Add claims to access tokens":
+// org_name, roles, email, external_organization_id; "Add claims to ID
+// tokens": the user's organizations and social identity; properties: "Only
+// the properties you explicitly toggle on will be included") and
+// properties/work-with-properties/properties-in-tokens.mdx (properties are
+// chosen per token type). A property claim carries every property of the
+// user, organization or application; one without a value is {}.
 type TokenCustomization struct {
 	// Access token claims.
 
@@ -52,12 +55,16 @@ type TokenCustomization struct {
 	OrgName bool
 	// Email adds email; the ID token carries it without customization.
 	Email bool
-	// ExternalOrgID adds external_organization_id when the organization has
-	// an ExternalID.
+	// ExternalOrgID adds external_organization_id when the signed-in
+	// organization has an ExternalID.
 	ExternalOrgID bool
 	// OrgProperties adds organization_properties of the signed-in
-	// organization to the access token.
+	// organization.
 	OrgProperties bool
+	// UserProperties adds user_properties.
+	UserProperties bool
+	// AppProperties adds application_properties (see SetProperty).
+	AppProperties bool
 
 	// ID token claims.
 
@@ -65,8 +72,10 @@ type TokenCustomization struct {
 	// organization of the user, next to the default org_codes.
 	Organizations bool
 	// IDOrgProperties adds organization_properties of the signed-in
-	// organization to the ID token.
+	// organization.
 	IDOrgProperties bool
+	// IDUserProperties adds user_properties.
+	IDUserProperties bool
 }
 
 // or returns the claims turned on in c or d.
@@ -74,13 +83,15 @@ func (c TokenCustomization) or(d TokenCustomization) TokenCustomization {
 	return TokenCustomization{
 		Roles: c.Roles || d.Roles, OrgName: c.OrgName || d.OrgName, Email: c.Email || d.Email,
 		ExternalOrgID: c.ExternalOrgID || d.ExternalOrgID, OrgProperties: c.OrgProperties || d.OrgProperties,
+		UserProperties: c.UserProperties || d.UserProperties, AppProperties: c.AppProperties || d.AppProperties,
 		Organizations: c.Organizations || d.Organizations, IDOrgProperties: c.IDOrgProperties || d.IDOrgProperties,
+		IDUserProperties: c.IDUserProperties || d.IDUserProperties,
 	}
 }
 
 // WithTokenCustomization turns on the claims of tc in the tokens the
 // emulator issues, as an application's token customization does in Kinde.
-// Without it the emulator issues Kinde's default tokens.
+// Without it the emulator issues Kinde's default tokens. Options add up.
 func WithTokenCustomization(tc TokenCustomization) Option {
 	return func(c *config) { c.tokens = c.tokens.or(tc) }
 }
@@ -436,8 +447,8 @@ func (s *Server) claimName(plain, hasura string) string {
 
 // accessClaimsLocked builds a user access token: Kinde's default claims
 // (about-access-tokens.mdx: aud, azp, exp, iat, iss, jti, scp, sub,
-// permissions, feature_flags, org_code) plus user_properties and
-// application_properties, and the claims the token customization turns on.
+// permissions, feature_flags, org_code) and the claims the token
+// customization turns on.
 // With Hasura mapping the claims carry the x-hasura-* names Kinde's SDKs read
 // (js-utils getPermissions.ts, getRoles.ts, getFlag.ts,
 // getCurrentOrganization.ts; kinde-auth-nextjs generateOrganizationObject.ts
@@ -486,12 +497,14 @@ func (s *Server) accessClaimsLocked(g *grant, jti string, iat, exp time.Time) ma
 		c["x-hasura-org-codes"] = nonNil(st.userOrgs[g.userID])
 	}
 	if u, ok := st.users[g.userID]; ok {
-		c[s.claimName("user_properties", "x-hasura-user_properties")] = props(u.Properties)
+		if tc.UserProperties {
+			c[s.claimName("user_properties", "x-hasura-user_properties")] = props(u.Properties)
+		}
 		if tc.Email && u.Email != "" {
 			c["email"] = u.Email
 		}
 	}
-	if len(st.appProps) > 0 {
+	if tc.AppProperties {
 		c["application_properties"] = props(st.appProps)
 	}
 	return c
@@ -540,7 +553,9 @@ func (s *Server) idClaimsLocked(g *grant, accessToken string, now time.Time) map
 		c["name"] = u.Name()
 		c["picture"] = u.Picture
 		c["updated_at"] = u.UpdatedAt.Unix()
-		c[s.claimName("user_properties", "x-hasura-user_properties")] = props(u.Properties)
+		if tc.IDUserProperties {
+			c[s.claimName("user_properties", "x-hasura-user_properties")] = props(u.Properties)
+		}
 		if u.Username != "" {
 			c["preferred_username"] = u.Username
 		}
