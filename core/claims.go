@@ -12,8 +12,9 @@ import (
 )
 
 // Claims are the verified claims of a token. The registered claims are
-// decoded into fields; every claim, registered or not, is available raw
-// through Get and Decode. Claims are immutable and safe to share.
+// decoded into fields; every claim, registered or not, is available through
+// Get (one claim) and Map (all of them). Claims are immutable and safe to
+// share.
 type Claims struct {
 	Issuer          string
 	Subject         string
@@ -27,15 +28,14 @@ type Claims struct {
 
 	payload []byte // the JSON claim set, already validated
 	idToken bool   // carries at_hash: an ID token, never an access token
-	token   string // the verified token itself (a private copy); empty for ParseClaims
+	token   string // the verified token itself (a private copy); empty for parseClaims
 	once    sync.Once
 	raw     map[string]json.RawMessage // built on first use from payload
 }
 
-// ParseClaims decodes a JSON claim set without verifying anything. It is
-// meant for tests and tools; use Client.VerifyAccessToken for tokens from
-// users.
-func ParseClaims(payload []byte) (*Claims, error) {
+// parseClaims decodes a JSON claim set without verifying anything: the
+// payload of a signature the caller has already checked.
+func parseClaims(payload []byte) (*Claims, error) {
 	c := &Claims{}
 	if err := c.decode(payload); err != nil {
 		return nil, err
@@ -234,46 +234,24 @@ func (c *Claims) members() map[string]json.RawMessage {
 	return c.raw
 }
 
-// Get returns the raw JSON of the claim name. ok is false when the claim is
-// absent; a claim present with the value null returns ok true and "null".
-func (c *Claims) Get(name string) (raw json.RawMessage, ok bool) {
+// Get returns the claim name. Its Present field tells an absent claim from
+// one whose value is null.
+func (c *Claims) Get(name string) ClaimValue {
+	raw, ok := c.rawClaim(name)
+	if !ok {
+		return ClaimValue{Name: name}
+	}
+	return ClaimValue{Name: name, Value: bytes.Clone(raw), Present: true}
+}
+
+// rawClaim returns the raw JSON of the claim name without copying it; ok is
+// false when the claim is absent (or c is nil).
+func (c *Claims) rawClaim(name string) (json.RawMessage, bool) {
 	if c == nil {
 		return nil, false
 	}
-	raw, ok = c.members()[name]
+	raw, ok := c.members()[name]
 	return raw, ok
-}
-
-// Has reports whether the claim name is present (even if null).
-func (c *Claims) Has(name string) bool {
-	_, ok := c.Get(name)
-	return ok
-}
-
-// Decode unmarshals the claim name into v. It returns an error wrapping
-// ErrClaimNotFound when the claim is absent.
-func (c *Claims) Decode(name string, v any) error {
-	raw, ok := c.Get(name)
-	if !ok {
-		return fmt.Errorf("kinde: claim %q: %w", name, ErrClaimNotFound)
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("kinde: claim %q has an unexpected type: %w", name, err)
-	}
-	return nil
-}
-
-// Names returns the names of all claims, in no particular order.
-func (c *Claims) Names() []string {
-	if c == nil {
-		return nil
-	}
-	m := c.members()
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // Map returns all claims decoded into plain Go values (numbers as float64).

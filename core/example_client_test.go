@@ -199,7 +199,7 @@ func ExampleSession_User() {
 	for _, r := range sess.Roles() {
 		fmt.Println("role", r.Key)
 	}
-	fmt.Println(sess.HasRoles("admin"), sess.PermissionGranted("delete:todos"))
+	fmt.Println(sess.HasRoles("admin"), sess.Permission("delete:todos").Granted)
 	// Output:
 	// Alice Admin alice@example.com true
 	// Acme

@@ -2,6 +2,8 @@ package kinde_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 
@@ -9,10 +11,11 @@ import (
 	"github.com/gokinde/kinde/core/kindetest"
 )
 
-// exampleSession starts an emulator, lets setup fill its directory, and
-// returns a verified session for the user it returns. The caller closes srv.
-func exampleSession(setup func(srv *kindetest.Server) (userID string)) (*kinde.Session, *kindetest.Server) {
-	srv := kindetest.NewServer(kindetest.WithSigningKey(sessionTestKey()))
+// exampleSession starts an emulator with opts, lets setup fill its
+// directory, and returns a verified session for the user it returns. The
+// caller closes srv.
+func exampleSession(setup func(srv *kindetest.Server) (userID string), opts ...kindetest.Option) (*kinde.Session, *kindetest.Server) {
+	srv := kindetest.NewServer(append([]kindetest.Option{kindetest.WithSigningKey(sessionTestKey())}, opts...)...)
 	userID := setup(srv)
 	client, err := kinde.New(kinde.Config{
 		Domain:       srv.URL(),
@@ -55,16 +58,47 @@ func ExampleSession_Flag() {
 	limit, _ := sess.IntFlag("max_projects", 1)
 	fmt.Println(limit)
 
-	_, err = sess.BoolFlag("max_projects")
+	_, err = sess.BoolFlag("max_projects", false)
+	fmt.Println(errors.Is(err, kinde.ErrFlagTypeMismatch))
 	fmt.Println(err)
 	// Output:
 	// pink string false <nil>
 	// none true
 	// 5
-	// kinde: flag "max_projects" is of type integer, but type boolean was requested: kinde: feature flag is not of the requested type
+	// true
+	// kinde: flag value type differs from the requested type: flag "max_projects" is integer, boolean was requested
 }
 
-func ExampleSession_PermissionGranted() {
+func ExampleSession_JSONFlag() {
+	sess, srv := exampleSession(func(srv *kindetest.Server) string {
+		_ = srv.SetFlag("checkout", map[string]any{"steps": 3, "express": true})
+		return srv.AddUser(kindetest.User{Email: "jane@example.com"}).ID
+	})
+	defer srv.Close()
+
+	type checkout struct {
+		Steps   int  `json:"steps"`
+		Express bool `json:"express"`
+	}
+	cfg := checkout{Steps: 4} // the default, kept when the flag is absent
+	if err := sess.JSONFlag("checkout", &cfg); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Printf("%+v\n", cfg)
+
+	banner := checkout{Steps: 1}
+	_ = sess.JSONFlag("undefined", &banner)
+	fmt.Printf("%+v\n", banner)
+
+	raw, _ := sess.Flag("checkout") // the JSON itself
+	fmt.Println(raw.Type, string(raw.Value.(json.RawMessage)))
+	// Output:
+	// {Steps:3 Express:true}
+	// {Steps:1 Express:false}
+	// json {"express":true,"steps":3}
+}
+
+func ExampleSession_Permission() {
 	sess, srv := exampleSession(func(srv *kindetest.Server) string {
 		user := srv.AddUser(kindetest.User{Email: "jane@example.com"})
 		org := srv.AddOrganization(kindetest.Organization{Code: "org_acme", Name: "Acme"})
@@ -74,13 +108,48 @@ func ExampleSession_PermissionGranted() {
 	})
 	defer srv.Close()
 
-	fmt.Println(sess.PermissionGranted("create:todos"))
-	fmt.Println(sess.PermissionGranted("delete:todos"))
-	fmt.Println(sess.HasPermissions("create:todos", "read:todos"))
 	fmt.Printf("%+v\n", sess.Permission("read:todos"))
+	fmt.Println(sess.Permission("delete:todos").Granted)
+	fmt.Println(sess.HasPermissions("create:todos", "read:todos"))
 	// Output:
-	// true
+	// {Key:read:todos OrgCode:org_acme Granted:true}
 	// false
 	// true
-	// {Key:read:todos OrgCode:org_acme Granted:true}
+}
+
+// Kinde adds roles to the access token only when the application's token
+// customization turns them on; the emulator issues Kinde's default tokens
+// unless a test turns claims on.
+func ExampleSession_Roles() {
+	for _, tc := range []kindetest.TokenCustomization{{}, {Roles: true}} {
+		sess, srv := exampleSession(func(srv *kindetest.Server) string {
+			user := srv.AddUser(kindetest.User{Email: "jane@example.com"})
+			org := srv.AddOrganization(kindetest.Organization{Name: "Acme"})
+			srv.AddRole(kindetest.Role{Key: "admin", Name: "Admin"})
+			_ = srv.AddMember(org.Code, user.ID, "admin")
+			return user.ID
+		}, kindetest.WithTokenCustomization(tc))
+		var keys []string
+		for _, r := range sess.Roles() {
+			keys = append(keys, r.Key+" ("+r.Name+")")
+		}
+		fmt.Println(tc.Roles, keys, sess.HasRoles("admin"))
+		srv.Close()
+	}
+	// Output:
+	// false [] false
+	// true [admin (Admin)] true
+}
+
+func ExampleSession_Scopes() {
+	sess, srv := exampleSession(func(srv *kindetest.Server) string {
+		return srv.AddUser(kindetest.User{Email: "jane@example.com"}).ID
+	})
+	defer srv.Close()
+
+	fmt.Println(sess.Scopes())
+	fmt.Println(sess.HasScopes("openid", "offline"), sess.HasScopes("write:users"))
+	// Output:
+	// [openid profile email offline]
+	// true false
 }

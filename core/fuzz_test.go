@@ -151,6 +151,7 @@ func FuzzSignedClaims(f *testing.F) {
 	for _, s := range []string{
 		`{"iss":"%s","exp":%d,"sub":"kp_1","permissions":["a",1,null],"roles":{"key":"x"},"org_code":7}`,
 		`{"iss":"%s","exp":%d,"feature_flags":{"f":{"t":"b","v":"yes"},"g":{"t":"i","v":1e300},"h":[]}}`,
+		`{"iss":"%s","exp":%d,"feature_flags":{"j":{"t":"j","v":{"a":[1,{"b":null}]}},"f":{"t":"o"}},"scp":null,"scope":" a  b "}`,
 		`{"iss":"%s","exp":%d,"organization_properties":{"a":{"v":{"b":[]}}},"user_properties":[],"x-hasura-permissions":"p"}`,
 		`{"iss":"%s","exp":%d,"aud":"single","scp":"openid","org_codes":[1,2]}`,
 		`{"iss":"%s","exp":%d,"roles":[{"id":1,"key":null}],"organizations":[{"id":"o","name":5}]}`,
@@ -179,21 +180,25 @@ func FuzzSignedClaims(f *testing.F) {
 		if err != nil {
 			t.Fatalf("verified tokens give no session: %v", err)
 		}
+		var anyFlag any
 		_ = s.Permissions()
-		_ = s.PermissionGranted("a")
+		_ = s.Permission("a").Granted
 		_ = s.HasPermissions("a", "b")
 		_ = s.Roles()
 		_ = s.HasRoles("x")
 		_ = s.Organization()
 		_ = s.UserOrganizations()
 		_ = s.User()
-		_ = s.UserProperties()
-		_ = s.OrganizationProperties()
 		_ = s.ApplicationProperties()
+		_ = s.Scopes()
+		_ = s.HasScopes("openid")
 		_ = s.Flags()
+		_, _ = s.Flag("f")
 		_, _ = s.BoolFlag("f", false)
 		_, _ = s.IntFlag("g", 0)
 		_, _ = s.StringFlag("h", "")
+		_ = s.JSONFlag("j", &anyFlag)
+		_ = s.HasFlags(kinde.FlagCondition{Code: "f"}, kinde.FlagCondition{Code: "j", Value: map[string]any{"a": 1}})
 		_ = s.Claim("permissions").String()
 		var anyValue any
 		_ = s.Claim("org_code").Decode(&anyValue)

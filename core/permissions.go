@@ -3,6 +3,7 @@ package kinde
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 )
 
 // Claim names read by the permission and role helpers; the x-hasura-*
@@ -15,6 +16,8 @@ const (
 	claimHasuraRoles       = "x-hasura-roles"
 	claimOrgCode           = "org_code"
 	claimHasuraOrgCode     = "x-hasura-org-code"
+	claimScp               = "scp"
+	claimScope             = "scope"
 )
 
 // Permissions are the permission keys the user holds in the organization
@@ -54,9 +57,6 @@ func (s *Session) Permission(key string) PermissionResult {
 	return PermissionResult{Key: key, OrgCode: p.OrgCode, Granted: key != "" && slices.Contains(p.Keys, key)}
 }
 
-// PermissionGranted reports whether the access token grants the permission key.
-func (s *Session) PermissionGranted(key string) bool { return s.Permission(key).Granted }
-
 // HasPermissions reports whether the user holds every one of keys. With no
 // keys it reports true.
 func (s *Session) HasPermissions(keys ...string) bool {
@@ -77,13 +77,16 @@ type Role struct {
 }
 
 // Roles returns the roles of the access token's roles claim (or
-// x-hasura-roles), which Kinde adds when the "roles" token customization is
-// on. Entries may be objects {id, key, name} or plain strings (taken as the
-// key). A missing or malformed claim gives an empty slice. Kinde leaves the
-// claim out unless the application's token customization includes roles, so
-// an empty slice may mean "not in the token": package account asks Kinde
-// instead (account.New(client, s).Roles(ctx), or RolesFromTokenOrAPI, which
-// reads the claim when present and calls the Account API otherwise).
+// x-hasura-roles). Entries may be objects {id, key, name} or plain strings
+// (taken as the key); others are skipped.
+//
+// Kinde adds the roles claim only when the application's token
+// customization turns it on (Settings > Applications > Tokens > Token
+// customization > access token > roles). Without it, and for a malformed
+// claim, Roles returns an empty slice and HasRoles is false for any key:
+// turn the claim on, or ask Kinde's Account API with package account
+// (account.Client.Roles, or RolesFromTokenOrAPI, which reads the claim when
+// present and calls the Account API otherwise), an explicit network call.
 func (s *Session) Roles() []Role {
 	a, _ := s.snapshot()
 	out := []Role{}
@@ -112,7 +115,8 @@ func (s *Session) Roles() []Role {
 }
 
 // HasRoles reports whether the user holds every one of the role keys. With
-// no keys it reports true.
+// no keys it reports true. It reads Roles, so without the roles claim (see
+// Roles) it is false for any key.
 //
 // Every key is required, as in the Ruby, PHP and JavaScript SDKs; kinde-go's
 // token HasRoles is satisfied by any one key. For any-of semantics, call
@@ -121,6 +125,48 @@ func (s *Session) HasRoles(keys ...string) bool {
 	roles := s.Roles()
 	for _, k := range keys {
 		if k == "" || !slices.ContainsFunc(roles, func(r Role) bool { return r.Key == k }) {
+			return false
+		}
+	}
+	return true
+}
+
+// Scopes returns the scopes granted to the access token: its scp claim (an
+// array, in user and M2M tokens), or else its scope claim (a space-separated
+// string, in M2M tokens). Duplicates and empty entries are dropped. Never nil.
+func (s *Session) Scopes() []string {
+	a, _ := s.snapshot()
+	return tokenScopes(a)
+}
+
+func tokenScopes(c *Claims) []string {
+	var list []string
+	if raw, ok := lookup(c, claimScp); ok {
+		list = stringList(raw)
+	}
+	if list == nil {
+		if str := stringClaimOf(c, claimScope); str != "" {
+			list = strings.Fields(str)
+		}
+	}
+	out := make([]string, 0, len(list))
+	for _, sc := range list {
+		if sc != "" && !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
+// HasScopes reports whether the access token grants every one of scopes
+// (exact match, see Scopes). With no scopes it reports true.
+func (s *Session) HasScopes(scopes ...string) bool {
+	if len(scopes) == 0 {
+		return true
+	}
+	have := s.Scopes()
+	for _, sc := range scopes {
+		if sc == "" || !slices.Contains(have, sc) {
 			return false
 		}
 	}

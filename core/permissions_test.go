@@ -73,9 +73,6 @@ func TestPermissionChecks(t *testing.T) {
 			}
 			if len(tt.keys) == 1 {
 				k := tt.keys[0]
-				if got := tt.session.PermissionGranted(k); got != tt.want {
-					t.Fatalf("PermissionGranted(%q) = %v; want %v", k, got, tt.want)
-				}
 				r := tt.session.Permission(k)
 				if r.Key != k || r.Granted != tt.want || r.OrgCode != tt.session.Organization().Code {
 					t.Fatalf("Permission(%q) = %+v", k, r)
@@ -89,8 +86,9 @@ func TestPermissionChecks(t *testing.T) {
 }
 
 func TestRoles(t *testing.T) {
-	f := newSessionFixture(t)
-	hasura := newSessionFixture(t, kindetest.WithHasuraClaims(true))
+	f := newSessionFixture(t, kindetest.WithTokenCustomization(everyTokenClaim()))
+	hasura := newSessionFixture(t, kindetest.WithHasuraClaims(true), kindetest.WithTokenCustomization(everyTokenClaim()))
+	kindeDefault := newSessionFixture(t)
 	admin := kinde.Role{Key: "admin", Name: "Admin"}
 	viewer := kinde.Role{Key: "viewer", Name: "Viewer"}
 	tests := []struct {
@@ -100,6 +98,7 @@ func TestRoles(t *testing.T) {
 	}{
 		{"emulator token", f.session(t), []kinde.Role{admin, viewer}},
 		{"Hasura claims only", hasura.session(t), []kinde.Role{admin, viewer}},
+		{"Kinde's default token has no roles", kindeDefault.session(t), []kinde.Role{}},
 		{"absent claim", f.claimsSession(t, func(c map[string]any) { delete(c, "roles") }), []kinde.Role{}},
 		{"string roles", f.claimsSession(t, func(c map[string]any) { c["roles"] = []string{"admin", "", "owner"} }),
 			[]kinde.Role{{Key: "admin"}, {Key: "owner"}}},
@@ -131,9 +130,10 @@ func TestRoles(t *testing.T) {
 }
 
 func TestHasRoles(t *testing.T) {
-	f := newSessionFixture(t)
+	f := newSessionFixture(t, kindetest.WithTokenCustomization(kindetest.TokenCustomization{Roles: true}))
 	s := f.session(t)
-	hasura := newSessionFixture(t, kindetest.WithHasuraClaims(true)).session(t)
+	hasura := newSessionFixture(t, kindetest.WithHasuraClaims(true), kindetest.WithTokenCustomization(kindetest.TokenCustomization{Roles: true})).session(t)
+	kindeDefault := newSessionFixture(t).session(t)
 	strs := f.claimsSession(t, func(c map[string]any) { c["roles"] = []string{"admin"} })
 	bad := f.claimsSession(t, func(c map[string]any) { c["roles"] = "admin" })
 	tests := []struct {
@@ -151,6 +151,8 @@ func TestHasRoles(t *testing.T) {
 		{"Hasura claims", hasura, []string{"viewer"}, true},
 		{"string roles", strs, []string{"admin"}, true},
 		{"malformed claim", bad, []string{"admin"}, false},
+		{"Kinde's default token: no role is held", kindeDefault, []string{"admin"}, false},
+		{"Kinde's default token: no keys", kindeDefault, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -158,5 +160,66 @@ func TestHasRoles(t *testing.T) {
 				t.Fatalf("HasRoles(%q) = %v; want %v", tt.keys, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestScopes(t *testing.T) {
+	f := newSessionFixture(t)
+	m2m := f.srv.AddClient(kindetest.Client{Type: "m2m", Audiences: []string{"https://api.example.com"}})
+	f.srv.AddAPI("https://api.example.com", "read:users", "write:flags")
+	must(t, f.srv.AuthorizeM2M(m2m.ID, "https://api.example.com", "read:users", "write:flags"))
+	tok, err := f.srv.IssueM2MToken(m2m.ID, "https://api.example.com")
+	must(t, err)
+	machine, err := f.client.Session(t.Context(), &kinde.Tokens{AccessToken: tok.AccessToken})
+	must(t, err)
+	tests := []struct {
+		name    string
+		session *kinde.Session
+		want    []string
+	}{
+		{"user token scp", f.session(t), []string{"openid", "profile", "email", "offline"}},
+		{"M2M token scp and scope", machine, []string{"read:users", "write:flags"}},
+		{"scope string only", f.claimsSession(t, func(c map[string]any) {
+			delete(c, "scp")
+			c["scope"] = " read:users  write:flags read:users "
+		}), []string{"read:users", "write:flags"}},
+		{"scp wins over scope", f.claimsSession(t, func(c map[string]any) {
+			c["scp"] = []string{"a"}
+			c["scope"] = "b"
+		}), []string{"a"}},
+		{"null scp falls back to scope", f.claimsSession(t, func(c map[string]any) {
+			c["scp"] = nil
+			c["scope"] = "b"
+		}), []string{"b"}},
+		{"junk in scp", f.claimsSession(t, func(c map[string]any) { c["scp"] = []any{"a", 1, "", "a", nil, "b"} }), []string{"a", "b"}},
+		{"wrong types", f.claimsSession(t, func(c map[string]any) {
+			c["scp"] = "openid"
+			c["scope"] = []string{"x"}
+		}), []string{}},
+		{"no scope claims", f.claimsSession(t, func(c map[string]any) { delete(c, "scp") }), []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.session.Scopes()
+			if got == nil || !slices.Equal(got, tt.want) {
+				t.Fatalf("Scopes() = %q; want %q", got, tt.want)
+			}
+		})
+	}
+	checks := []struct {
+		scopes []string
+		want   bool
+	}{
+		{nil, true},
+		{[]string{"read:users"}, true},
+		{[]string{"read:users", "write:flags"}, true},
+		{[]string{"read:users", "delete:users"}, false},
+		{[]string{""}, false},
+		{[]string{"read"}, false},
+	}
+	for _, c := range checks {
+		if got := machine.HasScopes(c.scopes...); got != c.want {
+			t.Errorf("HasScopes(%q) = %v; want %v", c.scopes, got, c.want)
+		}
 	}
 }

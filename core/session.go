@@ -232,8 +232,10 @@ func (s *Session) UserID() string {
 	return ""
 }
 
-// ClaimValue is one claim of a token. Present tells a missing claim apart
-// from one whose value is null (Present true, Value "null").
+// ClaimValue is one claim of a token, from Session.Claim, Session.IDClaim or
+// Claims.Get. Present tells a missing claim apart from one whose value is
+// null (Present true, Value "null"). Value is the claim's JSON, a copy the
+// caller may keep.
 type ClaimValue struct {
 	Name    string
 	Value   json.RawMessage
@@ -268,27 +270,19 @@ func (v ClaimValue) String() string {
 	return string(v.Value)
 }
 
-func claimValue(c *Claims, name string) ClaimValue {
-	raw, ok := c.Get(name)
-	if !ok {
-		return ClaimValue{Name: name}
-	}
-	return ClaimValue{Name: name, Value: bytes.Clone(raw), Present: true}
-}
-
 // Claim returns the claim name of the access token.
-func (s *Session) Claim(name string) ClaimValue { return claimValue(s.AccessClaims(), name) }
+func (s *Session) Claim(name string) ClaimValue { return s.AccessClaims().Get(name) }
 
 // IDClaim returns the claim name of the ID token; it is absent when the
 // session has no ID token.
-func (s *Session) IDClaim(name string) ClaimValue { return claimValue(s.IDClaims(), name) }
+func (s *Session) IDClaim(name string) ClaimValue { return s.IDClaims().Get(name) }
 
 // --- claim reading helpers shared by the Session helpers ---
 
 // lookup returns the first of names present with a non-null value in c.
 func lookup(c *Claims, names ...string) (json.RawMessage, bool) {
 	for _, n := range names {
-		if raw, ok := c.Get(n); ok && !isNull(raw) {
+		if raw, ok := c.rawClaim(n); ok && !isNull(raw) {
 			return raw, true
 		}
 	}

@@ -320,7 +320,7 @@ func TestSessionRefresh(t *testing.T) {
 			}
 			s, err := f.client.Session(context.Background(), tok)
 			must(t, err)
-			if s.PermissionGranted("manage:billing") {
+			if s.Permission("manage:billing").Granted {
 				t.Fatal("permission granted before it was given")
 			}
 			f.srv.AddRole(kindetest.Role{Key: "billing", Permissions: []string{"manage:billing"}})
@@ -329,7 +329,7 @@ func TestSessionRefresh(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Refresh err = %v; want %v", err, tt.wantErr)
 			}
-			if got := s.PermissionGranted("manage:billing"); got != tt.wantFresh {
+			if got := s.Permission("manage:billing").Granted; got != tt.wantFresh {
 				t.Fatalf("after Refresh, PermissionGranted = %v; want %v", got, tt.wantFresh)
 			}
 			if changed := s.AccessToken() != tok.AccessToken; changed != tt.wantFresh {
@@ -369,7 +369,7 @@ func TestSessionConcurrentRefresh(t *testing.T) {
 		go func() { // readers race with the refreshes
 			defer wg.Done()
 			_ = s.Permissions()
-			_, _ = s.BoolFlag("dark_mode")
+			_, _ = s.BoolFlag("dark_mode", false)
 			_ = s.User()
 		}()
 	}

@@ -2,6 +2,7 @@ package kinde
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"time"
 )
@@ -10,17 +11,28 @@ import (
 type Organization struct {
 	// Code is the org_code claim (or x-hasura-org-code), e.g. "org_1a2b3c4d5e6f".
 	Code string
-	// Name is the org_name claim, present when that token customization is on.
+	// Name is the org_name claim (or x-hasura-org-name). Kinde sends it only
+	// when the application's token customization turns it on; without it
+	// Name is "" (UserOrganizations may name the organization instead).
 	Name string
-	// Properties are the organization_properties, values unwrapped from
-	// Kinde's {"v": value} form. Never nil.
+	// ExternalID is the organization's ID in your own systems: the
+	// external_organization_id claim (or external_org_id), present when the
+	// token customization turns it on.
+	ExternalID string
+	// Properties are the organization_properties of the ID token and the
+	// access token (or their x-hasura-organization_properties), the access
+	// token's winning, values unwrapped from Kinde's {"v": value} form; a
+	// property without a value maps to nil. Kinde sends them only for the
+	// properties the token customization selects. Never nil.
 	Properties map[string]any
 }
 
 // OrgRef names an organization the user belongs to.
 type OrgRef struct {
 	Code string
-	Name string // "" unless the ID token carries the organizations claim
+	// Name is "" unless the ID token carries the organizations claim, which
+	// Kinde adds only when the token customization turns it on.
+	Name string
 }
 
 // User holds the user's details from the ID token; claims the ID token lacks
@@ -34,29 +46,36 @@ type User struct {
 	Name          string
 	Picture       string
 	Username      string // preferred_username
+	PhoneNumber   string // phone_number, when the user has one
 	ProvidedID    string // the user's ID in your own system, when imported
 	UpdatedAt     time.Time
-	// Properties are the user_properties, values unwrapped from {"v": value}.
-	// Never nil.
+	// Properties are the user_properties of the ID token and the access
+	// token (or their x-hasura-user_properties), the access token's winning,
+	// values unwrapped from {"v": value}; a property without a value maps to
+	// nil. Never nil.
 	Properties map[string]any
 }
 
 // Organization returns the organization of the access token: org_code (or
-// x-hasura-org-code), org_name and organization_properties. Code is "" when
-// the user signed in without an organization.
+// x-hasura-org-code), org_name (or x-hasura-org-name), the external ID and
+// the organization properties of both tokens. Code is "" when the user
+// signed in without an organization; Name and ExternalID are "" unless the
+// token customization adds them.
 func (s *Session) Organization() Organization {
-	a, _ := s.snapshot()
+	a, id := s.snapshot()
 	return Organization{
 		Code:       stringClaimOf(a, claimOrgCode, claimHasuraOrgCode),
-		Name:       stringClaimOf(a, "org_name"),
-		Properties: s.OrganizationProperties(),
+		Name:       stringClaimOf(a, "org_name", "x-hasura-org-name"),
+		ExternalID: stringClaimOf(a, "external_organization_id", "external_org_id"),
+		Properties: mergedProperties(id, a, "organization_properties", "x-hasura-organization_properties"),
 	}
 }
 
 // UserOrganizations returns the organizations the user belongs to: codes
 // from the ID token's org_codes (or x-hasura-org-codes, also looked up in
-// the access token), names from its organizations claim when present. Never
-// nil.
+// the access token), names from its organizations claim (or
+// x-hasura-organizations), which Kinde adds only when the token
+// customization turns it on. Never nil.
 func (s *Session) UserOrganizations() []OrgRef {
 	a, id := s.snapshot()
 	var codes []string
@@ -72,7 +91,7 @@ func (s *Session) UserOrganizations() []OrgRef {
 		Name string `json:"name"`
 	}
 	var named []namedOrg
-	if raw, ok := lookup(id, "organizations"); ok {
+	if raw, ok := lookup(id, "organizations", "x-hasura-organizations"); ok {
 		var items []json.RawMessage
 		if json.Unmarshal(raw, &items) == nil {
 			for _, it := range items {
@@ -119,15 +138,16 @@ func (s *Session) User() User {
 		return stringClaimOf(a, name)
 	}
 	u := User{
-		ID:         s.UserID(),
-		Email:      str("email"),
-		GivenName:  str("given_name"),
-		FamilyName: str("family_name"),
-		Name:       str("name"),
-		Picture:    str("picture"),
-		Username:   str("preferred_username"),
-		ProvidedID: str("provided_id"),
-		Properties: s.UserProperties(),
+		ID:          s.UserID(),
+		Email:       str("email"),
+		GivenName:   str("given_name"),
+		FamilyName:  str("family_name"),
+		Name:        str("name"),
+		Picture:     str("picture"),
+		Username:    str("preferred_username"),
+		PhoneNumber: str("phone_number"),
+		ProvidedID:  str("provided_id"),
+		Properties:  mergedProperties(id, a, "user_properties", "x-hasura-user_properties"),
 	}
 	for _, c := range []*Claims{id, a} {
 		if raw, ok := lookup(c, "email_verified"); ok {
@@ -148,32 +168,22 @@ func (s *Session) User() User {
 	return u
 }
 
-// UserProperties returns the user_properties claim of the ID token (else,
-// or when that one is not an object, the access token's), values unwrapped from {"v": value}: strings, booleans,
-// int64 for whole numbers, float64 for others. Never nil.
-func (s *Session) UserProperties() map[string]any {
-	a, id := s.snapshot()
-	for _, c := range []*Claims{id, a} {
-		if raw, ok := lookup(c, "user_properties"); ok {
-			if props, ok := properties(raw); ok {
-				return props
-			}
+// mergedProperties reads the properties claim (the first of names present)
+// of the ID token, then of the access token, whose entries win. Never nil.
+func mergedProperties(id, access *Claims, names ...string) map[string]any {
+	out := map[string]any{}
+	for _, c := range []*Claims{id, access} {
+		if raw, ok := lookup(c, names...); ok {
+			props, _ := properties(raw)
+			maps.Copy(out, props)
 		}
 	}
-	return map[string]any{}
-}
-
-// OrganizationProperties returns the organization_properties claim of the
-// access token, values unwrapped as in UserProperties. Never nil.
-func (s *Session) OrganizationProperties() map[string]any {
-	a, _ := s.snapshot()
-	raw, _ := lookup(a, "organization_properties")
-	props, _ := properties(raw)
-	return props
+	return out
 }
 
 // ApplicationProperties returns the application_properties claim of the
-// access token, values unwrapped as in UserProperties. Never nil.
+// access token, values unwrapped from {"v": value} as in User.Properties.
+// Never nil.
 func (s *Session) ApplicationProperties() map[string]any {
 	a, _ := s.snapshot()
 	raw, _ := lookup(a, "application_properties")

@@ -43,7 +43,11 @@ type webAppConfig struct {
 
 func newWebApp(t *testing.T, conf webAppConfig) *webApp {
 	t.Helper()
-	srv := kindetest.Start(t)
+	var opts []kindetest.Option
+	if conf.bigTokens { // a long application property, which the token customization adds
+		opts = append(opts, kindetest.WithTokenCustomization(kindetest.TokenCustomization{AppProperties: true}))
+	}
+	srv := kindetest.Start(t, opts...)
 	a := &webApp{t: t, srv: srv, demo: srv.SeedDemo(), store: conf.store}
 	if err := srv.SetUserFlag(a.demo.Alice.ID, "dark_mode", true); err != nil {
 		t.Fatal(err)

@@ -247,7 +247,7 @@ func TestRedisSessionRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ttl <= 0 || ttl > (15 * 24 * time.Hour) {
+	if ttl <= 0 || ttl > (15*24*time.Hour) {
 		t.Fatalf("session TTL %v, want within the session lifetime %v", ttl, (15 * 24 * time.Hour))
 	}
 	if err := rdb.Del(context.Background(), keys[0]).Err(); err != nil && !errors.Is(err, redis.Nil) {

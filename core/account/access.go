@@ -200,11 +200,11 @@ func parseFlag(code, typ string, raw json.RawMessage) (kinde.FlagValue, bool) {
 		}
 		fv.Type, fv.Value = kinde.FlagString, s
 	case "o", "j", "json", "object":
-		v, err := decodeValue(raw)
-		if err != nil {
+		if !json.Valid(raw) {
 			return fv, false
 		}
-		fv.Type, fv.Value = kinde.FlagObject, v
+		// As in the token: a JSON flag's value is its JSON.
+		fv.Type, fv.Value = kinde.FlagJSON, json.RawMessage(bytes.Clone(raw))
 	default:
 		return fv, false
 	}

@@ -449,7 +449,10 @@ func TestRolesFromTokenOrAPI(t *testing.T) {
 		wantKeys []string
 		wantCall bool
 	}{
-		{"roles claim", f.session(t), []string{"admin", "viewer"}, false},
+		// Kinde adds roles only with the roles token customization on.
+		{"roles claim", signed(func(c map[string]any) {
+			c["roles"] = []map[string]string{{"id": "r1", "key": "admin", "name": "Admin"}, {"id": "r2", "key": "viewer", "name": "Viewer"}}
+		}), []string{"admin", "viewer"}, false},
 		{"roles claim of strings", signed(func(c map[string]any) { c["roles"] = []string{"owner"} }), []string{"owner"}, false},
 		{"empty roles claim", signed(func(c map[string]any) { c["roles"] = []string{} }), nil, false},
 		{"no roles claim", signed(func(c map[string]any) { delete(c, "roles") }), []string{"admin", "viewer"}, true},

@@ -12,9 +12,18 @@ type Demo struct {
 
 // SeedDemo fills the directory with a small demo: users Alice (admin) and
 // Bob (member), organizations Acme and Globex, roles admin and member with
-// todo permissions, and one feature flag of each type (with an override for
-// Globex).
+// todo permissions, and a boolean, an integer and a string feature flag
+// (with overrides for Globex).
+//
+// The demo is an application whose dashboard (examples/starter, the browser
+// tests, the emulator command) shows roles and organization names, so
+// SeedDemo also turns on what its token customization in Kinde would: the
+// access token's roles and org_name, and the ID token's organizations (see
+// TokenCustomization). Other claims keep Kinde's defaults.
 func (s *Server) SeedDemo() Demo {
+	s.mu.Lock()
+	s.cfg.tokens = s.cfg.tokens.or(TokenCustomization{Roles: true, OrgName: true, Organizations: true})
+	s.mu.Unlock()
 	var d Demo
 	for _, p := range []Permission{
 		{Key: "create:todos", Name: "Create todos"},

@@ -3,10 +3,12 @@ package kindetest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
 	"net/http/cookiejar"
+	"reflect"
 	"slices"
 	"time"
 )
@@ -37,7 +39,8 @@ type User struct {
 	Username   string
 	ProvidedID string
 	Phone      string
-	// Properties are user properties, exposed as user_properties {key:{v:…}}.
+	// Properties are user properties, exposed as user_properties {key:{v:…}}
+	// (a nil value as {}) when the token customization adds them.
 	Properties map[string]any
 	Suspended  bool
 	// TotalSignIns and LastSignedIn are updated by each sign-in.
@@ -64,7 +67,8 @@ type Organization struct {
 	Name       string
 	Handle     string
 	ExternalID string
-	// Properties are organization properties, exposed as organization_properties.
+	// Properties are organization properties, exposed as
+	// organization_properties when the token customization adds them.
 	Properties map[string]any
 	// Flags overrides feature flag values for members signed in to this org.
 	Flags map[string]any
@@ -115,7 +119,7 @@ type flag struct {
 	id    string
 	key   string
 	name  string
-	typ   string // "b", "i", "s"
+	typ   string // "b", "i", "s" or "j"
 	value any
 }
 
@@ -161,18 +165,33 @@ func newJar() http.CookieJar {
 	return j
 }
 
+// flagType gives the type code Kinde puts in tokens for a flag value (b, s,
+// i, or j for JSON: kinde-auth-nextjs src/types.ts KindeFlagTypeCode) and the
+// value to send: JSON values (maps, slices, structs, json.RawMessage) are
+// encoded once and sent as they are.
 func flagType(v any) (string, any, error) {
 	switch x := v.(type) {
 	case bool:
 		return "b", x, nil
 	case string:
 		return "s", x, nil
-	case int:
+	case int, int8, int16, int32, int64, uint8, uint16, uint32:
 		return "i", x, nil
-	case int8, int16, int32, int64, uint8, uint16, uint32:
-		return "i", x, nil
+	case json.RawMessage:
+		if !json.Valid(x) {
+			return "", nil, fmt.Errorf("kindetest: flag value %q is not valid JSON", x)
+		}
+		return "j", slices.Clone(x), nil
 	}
-	return "", nil, fmt.Errorf("kindetest: flag value %v (%T): want bool, integer or string", v, v)
+	switch reflect.ValueOf(v).Kind() {
+	case reflect.Map, reflect.Slice, reflect.Array, reflect.Struct:
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return "", nil, fmt.Errorf("kindetest: flag value %T does not encode as JSON: %w", v, err)
+		}
+		return "j", json.RawMessage(raw), nil
+	}
+	return "", nil, fmt.Errorf("kindetest: flag value %v (%T): want bool, integer, string or a JSON value (map, slice, struct, json.RawMessage)", v, v)
 }
 
 // AddClient registers an application, replacing one with the same ID, and
@@ -349,7 +368,8 @@ func (s *Server) RemoveMember(orgCode, userID string) error {
 }
 
 // SetFlag defines (or redefines) an environment feature flag. The value's
-// type gives the flag type: bool "b", integer "i", string "s".
+// type gives the flag type: bool "b", integer "i", string "s", and "j" (JSON)
+// for a map, slice, struct or json.RawMessage.
 func (s *Server) SetFlag(code string, value any) error {
 	t, v, err := flagType(value)
 	if err != nil {
@@ -398,7 +418,9 @@ func (s *Server) SetUserFlag(userID, code string, value any) error {
 	return nil
 }
 
-// SetProperty sets an application property, exposed as application_properties.
+// SetProperty sets an application property, exposed as
+// application_properties when the token customization adds it
+// (TokenCustomization.AppProperties).
 func (s *Server) SetProperty(key string, value any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -16,6 +16,12 @@
 // is refused), refresh tokens rotate with a 30 second grace period, and M2M
 // clients only get audiences and scopes they were authorised for.
 //
+// Tokens carry Kinde's default claims. Claims Kinde adds only when an
+// application's token customization turns them on (roles, org_name, the
+// access token's email, properties, the ID token's organizations) stay out
+// unless a test turns them on with WithTokenCustomization; SeedDemo turns
+// on what its demo dashboard shows.
+//
 // Served endpoints: /.well-known/openid-configuration, /.well-known/jwks
 // (and jwks.json), /oauth2/auth (+ a sign-in page), /oauth2/token (all four
 // grants), /oauth2/device/auth and /device, /oauth2/v2/user_profile,

@@ -44,6 +44,7 @@ type config struct {
 	issParam       bool
 	freshOnRefresh bool
 	hasura         bool
+	tokens         TokenCustomization // claims turned on as in Kinde's token customization (token.go)
 	codeLifetime   time.Duration
 	signingKey     *rsa.PrivateKey
 	logger         *slog.Logger

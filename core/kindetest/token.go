@@ -34,6 +34,68 @@ type IssueOptions struct {
 	ClientID string   // default DefaultClientID
 }
 
+// TokenCustomization is an application's token customization in Kinde
+// (Settings > Applications > Tokens > Token customization): the claims Kinde
+// adds to tokens only when they are turned on there. The zero value is
+// Kinde's default, which the emulator issues unless a test turns claims on
+// with WithTokenCustomization. Sources, in kinde-oss/documentation:
+// build/tokens/token-customization.mdx ("Add claims to access tokens":
+// org_name, roles, email, external_organization_id; "Add claims to ID
+// tokens": the user's organizations and social identity; properties: "Only
+// the properties you explicitly toggle on will be included") and
+// properties/work-with-properties/properties-in-tokens.mdx (properties are
+// chosen per token type). A property claim carries every property of the
+// user, organization or application; one without a value is {}.
+type TokenCustomization struct {
+	// Access token claims.
+
+	// Roles adds roles, [{"id","key","name"}] of the signed-in organization.
+	Roles bool
+	// OrgName adds org_name, the signed-in organization's name.
+	OrgName bool
+	// Email adds email; the ID token carries it without customization.
+	Email bool
+	// ExternalOrgID adds external_organization_id when the signed-in
+	// organization has an ExternalID.
+	ExternalOrgID bool
+	// OrgProperties adds organization_properties of the signed-in
+	// organization.
+	OrgProperties bool
+	// UserProperties adds user_properties.
+	UserProperties bool
+	// AppProperties adds application_properties (see SetProperty).
+	AppProperties bool
+
+	// ID token claims.
+
+	// Organizations adds organizations, [{"id","name"}] of every
+	// organization of the user, next to the default org_codes.
+	Organizations bool
+	// IDOrgProperties adds organization_properties of the signed-in
+	// organization.
+	IDOrgProperties bool
+	// IDUserProperties adds user_properties.
+	IDUserProperties bool
+}
+
+// or returns the claims turned on in c or d.
+func (c TokenCustomization) or(d TokenCustomization) TokenCustomization {
+	return TokenCustomization{
+		Roles: c.Roles || d.Roles, OrgName: c.OrgName || d.OrgName, Email: c.Email || d.Email,
+		ExternalOrgID: c.ExternalOrgID || d.ExternalOrgID, OrgProperties: c.OrgProperties || d.OrgProperties,
+		UserProperties: c.UserProperties || d.UserProperties, AppProperties: c.AppProperties || d.AppProperties,
+		Organizations: c.Organizations || d.Organizations, IDOrgProperties: c.IDOrgProperties || d.IDOrgProperties,
+		IDUserProperties: c.IDUserProperties || d.IDUserProperties,
+	}
+}
+
+// WithTokenCustomization turns on the claims of tc in the tokens the
+// emulator issues, as an application's token customization does in Kinde.
+// Without it the emulator issues Kinde's default tokens. Options add up.
+func WithTokenCustomization(tc TokenCustomization) Option {
+	return func(c *config) { c.tokens = c.tokens.or(tc) }
+}
+
 type authCode struct {
 	req      *authRequest
 	userID   string
@@ -362,10 +424,16 @@ func (s *Server) mintLocked(g *grant, reuse bool) TokenResponse {
 	return resp
 }
 
+// props encodes properties as Kinde does, {"key":{"v":value}}; a property
+// without a value is {} (nextjs-sdk.mdx shows "user_properties":{"kp_usr_city":{}}).
 func props(m map[string]any) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
-		out[k] = map[string]any{"v": v}
+		if v == nil {
+			out[k] = map[string]any{}
+		} else {
+			out[k] = map[string]any{"v": v}
+		}
 	}
 	return out
 }
@@ -377,8 +445,17 @@ func (s *Server) claimName(plain, hasura string) string {
 	return plain
 }
 
+// accessClaimsLocked builds a user access token: Kinde's default claims
+// (about-access-tokens.mdx: aud, azp, exp, iat, iss, jti, scp, sub,
+// permissions, feature_flags, org_code) and the claims the token
+// customization turns on.
+// With Hasura mapping the claims carry the x-hasura-* names Kinde's SDKs read
+// (js-utils getPermissions.ts, getRoles.ts, getFlag.ts,
+// getCurrentOrganization.ts; kinde-auth-nextjs generateOrganizationObject.ts
+// and generateUserObject.ts for org name and properties).
 func (s *Server) accessClaimsLocked(g *grant, jti string, iat, exp time.Time) map[string]any {
 	st := &s.st
+	tc := s.cfg.tokens
 	c := map[string]any{
 		"aud": nonNil(g.audiences),
 		"azp": g.clientID,
@@ -389,41 +466,55 @@ func (s *Server) accessClaimsLocked(g *grant, jti string, iat, exp time.Time) ma
 		"scp": nonNil(g.scopes),
 		"sub": g.userID,
 	}
-	roles := []map[string]string{}
-	for _, r := range st.userRoles(g.orgCode, g.userID) {
-		roles = append(roles, map[string]string{"id": r.ID, "key": r.Key, "name": r.Name})
-	}
 	flags := map[string]any{}
 	for _, fv := range st.effectiveFlags(g.orgCode, g.userID) {
 		flags[fv.f.key] = map[string]any{"t": fv.typ, "v": fv.value}
 	}
 	c[s.claimName("permissions", "x-hasura-permissions")] = st.userPermissions(g.orgCode, g.userID)
-	c[s.claimName("roles", "x-hasura-roles")] = roles
 	c[s.claimName("feature_flags", "x-hasura-feature-flags")] = flags
+	if tc.Roles {
+		roles := []map[string]string{}
+		for _, r := range st.userRoles(g.orgCode, g.userID) {
+			roles = append(roles, map[string]string{"id": r.ID, "key": r.Key, "name": r.Name})
+		}
+		c[s.claimName("roles", "x-hasura-roles")] = roles
+	}
 	if g.orgCode != "" {
 		c[s.claimName("org_code", "x-hasura-org-code")] = g.orgCode
 		if o, ok := st.orgs[g.orgCode]; ok {
-			c["org_name"] = o.Name
-			c["organization_properties"] = props(o.Properties)
+			if tc.OrgName {
+				c[s.claimName("org_name", "x-hasura-org-name")] = o.Name
+			}
+			if tc.OrgProperties {
+				c[s.claimName("organization_properties", "x-hasura-organization_properties")] = props(o.Properties)
+			}
+			if tc.ExternalOrgID && o.ExternalID != "" {
+				c["external_organization_id"] = o.ExternalID
+			}
 		}
 	}
 	if s.cfg.hasura {
 		c["x-hasura-org-codes"] = nonNil(st.userOrgs[g.userID])
 	}
 	if u, ok := st.users[g.userID]; ok {
-		c["user_properties"] = props(u.Properties)
-		if u.Email != "" {
+		if tc.UserProperties {
+			c[s.claimName("user_properties", "x-hasura-user_properties")] = props(u.Properties)
+		}
+		if tc.Email && u.Email != "" {
 			c["email"] = u.Email
 		}
 	}
-	if len(st.appProps) > 0 {
+	if tc.AppProperties {
 		c["application_properties"] = props(st.appProps)
 	}
 	return c
 }
 
+// idClaimsLocked builds an ID token: Kinde's default claims
+// (about-id-tokens.mdx) plus the claims the token customization turns on.
 func (s *Server) idClaimsLocked(g *grant, accessToken string, now time.Time) map[string]any {
 	st := &s.st
+	tc := s.cfg.tokens
 	sum := sha256.Sum256([]byte(accessToken))
 	c := map[string]any{
 		"at_hash":   base64.RawURLEncoding.EncodeToString(sum[:16]),
@@ -442,13 +533,18 @@ func (s *Server) idClaimsLocked(g *grant, accessToken string, now time.Time) map
 	}
 	orgCodes := nonNil(st.userOrgs[g.userID])
 	c[s.claimName("org_codes", "x-hasura-org-codes")] = orgCodes
-	orgs := []map[string]string{}
-	for _, code := range orgCodes {
-		if o, ok := st.orgs[code]; ok {
-			orgs = append(orgs, map[string]string{"id": o.Code, "name": o.Name})
+	if tc.Organizations {
+		orgs := []map[string]string{}
+		for _, code := range orgCodes {
+			if o, ok := st.orgs[code]; ok {
+				orgs = append(orgs, map[string]string{"id": o.Code, "name": o.Name})
+			}
 		}
+		c[s.claimName("organizations", "x-hasura-organizations")] = orgs
 	}
-	c["organizations"] = orgs
+	if o, ok := st.orgs[g.orgCode]; ok && tc.IDOrgProperties {
+		c[s.claimName("organization_properties", "x-hasura-organization_properties")] = props(o.Properties)
+	}
 	if u, ok := st.users[g.userID]; ok {
 		c["email"] = u.Email
 		c["email_verified"] = u.Email != ""
@@ -457,12 +553,18 @@ func (s *Server) idClaimsLocked(g *grant, accessToken string, now time.Time) map
 		c["name"] = u.Name()
 		c["picture"] = u.Picture
 		c["updated_at"] = u.UpdatedAt.Unix()
-		c["user_properties"] = props(u.Properties)
+		if tc.IDUserProperties {
+			c[s.claimName("user_properties", "x-hasura-user_properties")] = props(u.Properties)
+		}
 		if u.Username != "" {
 			c["preferred_username"] = u.Username
 		}
 		if u.ProvidedID != "" {
 			c["provided_id"] = u.ProvidedID
+		}
+		if u.Phone != "" {
+			// Optional in kinde-auth-nextjs's KindeIdToken type (src/types.ts).
+			c["phone_number"] = u.Phone
 		}
 	}
 	return c

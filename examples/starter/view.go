@@ -57,7 +57,7 @@ func NewView(s *kinde.Session) View {
 		User:        userView(u),
 		Org:         OrgView{Code: org.Code, Name: cmp.Or(org.Name, org.Code), Current: true},
 		Permissions: slices.Sorted(slices.Values(s.Permissions().Keys)),
-		IsAdmin:     s.PermissionGranted(AdminPermission),
+		IsAdmin:     s.Permission(AdminPermission).Granted,
 	}
 	for _, o := range s.UserOrganizations() {
 		ov := OrgView{Code: o.Code, Name: cmp.Or(o.Name, o.Code), Current: o.Code == org.Code}
@@ -94,7 +94,7 @@ func initials(name string) string {
 }
 
 // flagText shows a flag value: booleans, numbers and strings as they are,
-// objects as JSON.
+// JSON flags as their JSON.
 func flagText(v any) string {
 	switch v := v.(type) {
 	case bool, int64, string:

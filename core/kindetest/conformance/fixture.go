@@ -40,7 +40,11 @@ type fixture struct {
 // mods change the App the application is asked for.
 func setup(t *testing.T, start Start, paths kinde.Paths, fromEnv bool, mods ...func(*App)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, srv: kindetest.Start(t, kindetest.WithSigningKey(signingKey()))}
+	// The application under test turns on, in Kinde's token customization,
+	// the roles its RequireRole guard reads and the access token's email its
+	// bearer-only requests report; Kinde sends neither by default.
+	claims := kindetest.TokenCustomization{Roles: true, Email: true}
+	f := &fixture{t: t, srv: kindetest.Start(t, kindetest.WithSigningKey(signingKey()), kindetest.WithTokenCustomization(claims))}
 	f.seed()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
