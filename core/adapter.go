@@ -53,63 +53,69 @@ type Exchange interface {
 	Write(status int, contentType string, body []byte)
 }
 
-// HTTPExchange is the Exchange of a net/http request, for adapters built on
-// net/http (Gin, Echo) and core's own net/http front end. Make one with
-// NewHTTPExchange.
-type HTTPExchange struct {
+// httpExchange is the Exchange of a net/http request.
+type httpExchange struct {
 	w http.ResponseWriter
 	r *http.Request
 }
 
-// NewHTTPExchange returns the Exchange of the request r answered through w.
-func NewHTTPExchange(w http.ResponseWriter, r *http.Request) *HTTPExchange {
-	return &HTTPExchange{w: w, r: r}
+// NewHTTPExchange returns the Exchange of the net/http request r answered
+// through w, for adapters built on net/http (Gin, Echo) and core's own
+// net/http front end.
+func NewHTTPExchange(w http.ResponseWriter, r *http.Request) Exchange {
+	return &httpExchange{w: w, r: r}
 }
 
 // Context implements Exchange.
-func (x *HTTPExchange) Context() context.Context { return x.r.Context() }
+func (x *httpExchange) Context() context.Context { return x.r.Context() }
 
 // Method implements Exchange.
-func (x *HTTPExchange) Method() string { return x.r.Method }
+func (x *httpExchange) Method() string { return x.r.Method }
 
 // Path implements Exchange.
-func (x *HTTPExchange) Path() string { return x.r.URL.Path }
+func (x *httpExchange) Path() string { return x.r.URL.Path }
 
 // RawQuery implements Exchange.
-func (x *HTTPExchange) RawQuery() string { return x.r.URL.RawQuery }
+func (x *httpExchange) RawQuery() string { return x.r.URL.RawQuery }
 
 // Query implements Exchange.
-func (x *HTTPExchange) Query(name string) string { return x.r.URL.Query().Get(name) }
+func (x *httpExchange) Query(name string) string { return x.r.URL.Query().Get(name) }
 
 // Header implements Exchange.
-func (x *HTTPExchange) Header(name string) string { return x.r.Header.Get(name) }
+func (x *httpExchange) Header(name string) string {
+	if len(name) == 4 && strings.EqualFold(name, "Host") {
+		// net/http moves Host out of the header map into r.Host.
+		return x.r.Host
+	}
+	return x.r.Header.Get(name)
+}
 
 // Cookie implements Exchange.
-func (x *HTTPExchange) Cookie(name string) (string, bool) {
+func (x *httpExchange) Cookie(name string) (string, bool) {
 	return cookieValue(x.r.Header["Cookie"], name)
 }
 
 // RemoteAddr implements Exchange.
-func (x *HTTPExchange) RemoteAddr() string { return x.r.RemoteAddr }
+func (x *httpExchange) RemoteAddr() string { return x.r.RemoteAddr }
 
 // IsTLS implements Exchange.
-func (x *HTTPExchange) IsTLS() bool { return x.r.TLS != nil }
+func (x *httpExchange) IsTLS() bool { return x.r.TLS != nil }
 
 // SetCookie implements Exchange.
-func (x *HTTPExchange) SetCookie(c *http.Cookie) { http.SetCookie(x.w, c) }
+func (x *httpExchange) SetCookie(c *http.Cookie) { http.SetCookie(x.w, c) }
 
 // SetHeader implements Exchange.
-func (x *HTTPExchange) SetHeader(name, value string) { x.w.Header().Set(name, value) }
+func (x *httpExchange) SetHeader(name, value string) { x.w.Header().Set(name, value) }
 
 // Redirect implements Exchange.
-func (x *HTTPExchange) Redirect(status int, location string) {
+func (x *httpExchange) Redirect(status int, location string) {
 	x.w.Header().Set("Location", location)
 	x.w.Header().Set("Cache-Control", "no-store")
 	x.w.WriteHeader(status)
 }
 
 // Write implements Exchange.
-func (x *HTTPExchange) Write(status int, contentType string, body []byte) {
+func (x *httpExchange) Write(status int, contentType string, body []byte) {
 	x.w.Header().Set("Content-Type", contentType)
 	x.w.Header().Set("Cache-Control", "no-store")
 	x.w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -198,12 +204,12 @@ func WithAdapterConfig(v any) WebOption {
 // adapters.
 func (w *Web) AdapterConfig() any { return w.o.adapter }
 
-// LoadContext loads the session of x (see Load) and returns x's context
+// LoadContext loads the session of x and returns x's context
 // carrying w and the session, for SessionFrom and the guards, and the
 // session when the user is signed in. For adapters: their session
 // middleware makes the result the request's context.
 func (w *Web) LoadContext(x Exchange) (context.Context, *Session) {
-	st := &requestState{web: w, session: w.Load(x)}
+	st := &requestState{web: w, session: w.load(x)}
 	return context.WithValue(x.Context(), ctxKey{}, st), st.session
 }
 

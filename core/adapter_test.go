@@ -277,3 +277,15 @@ func TestAdapterConfig(t *testing.T) {
 		t.Error("an empty context carries a web layer or a session")
 	}
 }
+
+// Security review, finding 15: the web layer asked the Exchange for the Host
+// header, which net/http keeps in r.Host and never in the header map, so
+// same-host return-to URLs behind another host name were ignored.
+func TestHTTPExchangeHost(t *testing.T) {
+	req := httptest.NewRequest(http.MethodGet, "http://app.example:8080/api/auth/login", nil)
+	for _, name := range []string{"Host", "host", "HOST"} {
+		if got := kinde.NewHTTPExchange(httptest.NewRecorder(), req).Header(name); got != "app.example:8080" {
+			t.Errorf("Header(%q) = %q, want the request's Host app.example:8080", name, got)
+		}
+	}
+}

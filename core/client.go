@@ -54,10 +54,6 @@ func (c *Client) Config() Config { return c.cfg }
 // Issuer returns the expected issuer of Kinde's tokens, e.g. "https://acme.kinde.com".
 func (c *Client) Issuer() string { return c.ep.issuer }
 
-// ManagementAudience returns the audience of the Management API,
-// "https://<domain>/api" unless Config.ManagementAudience overrides it.
-func (c *Client) ManagementAudience() string { return c.cfg.ManagementAudience }
-
 // LogoutURL returns Kinde's sign-out URL. The browser is sent back to redirect
 // when given, else to Config.PostLogoutRedirectURL. The URL must be registered
 // as an allowed logout redirect in Kinde.

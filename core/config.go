@@ -106,7 +106,8 @@ type Config struct {
 	ManagementClientID     string
 	ManagementClientSecret string
 	// ManagementAudience overrides the Management API audience, which
-	// defaults to "https://<domain>/api".
+	// defaults to "https://<domain>/api" (Client.Config reports the one in
+	// use).
 	ManagementAudience string
 
 	// SessionSecret encrypts session cookies (at least 32 characters). The

@@ -47,7 +47,7 @@ func TestConfigDomainForms(t *testing.T) {
 			if c.Issuer() != tt.want {
 				t.Fatalf("issuer = %q, want %q", c.Issuer(), tt.want)
 			}
-			if got := c.ManagementAudience(); got != tt.want+"/api" {
+			if got := c.Config().ManagementAudience; got != tt.want+"/api" {
 				t.Fatalf("management audience = %q", got)
 			}
 		})

@@ -35,7 +35,7 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	fmt.Println(client.Issuer())
-	fmt.Println(client.ManagementAudience())
+	fmt.Println(client.Config().ManagementAudience)
 	fmt.Println(client.Config().Scopes, client.Config().Leeway)
 	// Output:
 	// kinde: config ClientID (KINDE_CLIENT_ID) is required: copy it from your application's details in the Kinde dashboard
@@ -226,7 +226,7 @@ func ExampleClient_ClientCredentialsTokenSource() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	claims, err := client.VerifyAccessToken(ctx, tokens.AccessToken, kinde.VerifyAudience(client.ManagementAudience()))
+	claims, err := client.VerifyAccessToken(ctx, tokens.AccessToken, kinde.VerifyAudience(client.Config().ManagementAudience))
 	if err != nil {
 		log.Fatal(err)
 	}

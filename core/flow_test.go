@@ -502,7 +502,7 @@ func TestClientCredentialsTokenSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	claims, err := c.VerifyAccessToken(ctx, tok.AccessToken, kinde.VerifyAudience(c.ManagementAudience()))
+	claims, err := c.VerifyAccessToken(ctx, tok.AccessToken, kinde.VerifyAudience(c.Config().ManagementAudience))
 	if err != nil || claims.AuthorizedParty != m2m.ID {
 		t.Fatalf("m2m token: %v %v", claims, err)
 	}

@@ -93,12 +93,12 @@ func (w *Web) destroy(x Exchange) {
 	}
 }
 
-// Load returns the session of the request, or nil when the user is not
+// load returns the session of the request, or nil when the user is not
 // signed in. It refreshes the access token when it is about to expire (one
 // refresh per session however many requests arrive together) and saves the
 // rotated tokens. When the refresh token is rejected the session is ended
 // quietly and the request continues as anonymous.
-func (w *Web) Load(x Exchange) *Session {
+func (w *Web) load(x Exchange) *Session {
 	ctx := x.Context()
 	t, id, err := w.read(x)
 	if err != nil {

@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		if err != nil {
 			return nil, fmt.Errorf("kinde management: %w", err)
 		}
-		cfg.TokenSource = kc.ClientCredentialsTokenSource(kc.ManagementAudience())
+		cfg.TokenSource = kc.ClientCredentialsTokenSource(kc.Config().ManagementAudience)
 	}
 	return newClient(base, cfg)
 }
@@ -119,7 +119,7 @@ func NewFromKinde(kc *kinde.Client, cfg Config) (*Client, error) {
 	}
 	kcfg := kc.Config()
 	if cfg.TokenSource == nil {
-		cfg.TokenSource = kc.ClientCredentialsTokenSource(kc.ManagementAudience())
+		cfg.TokenSource = kc.ClientCredentialsTokenSource(kc.Config().ManagementAudience)
 		cfg.Domain = ""
 	}
 	if cfg.Domain == "" {
