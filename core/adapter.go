@@ -210,7 +210,7 @@ func (w *Web) AdapterConfig() any { return w.o.adapter }
 // middleware makes the result the request's context.
 func (w *Web) LoadContext(x Exchange) (context.Context, *Session) {
 	st := &requestState{web: w, session: w.load(x)}
-	return context.WithValue(x.Context(), ctxKey{}, st), st.session
+	return st.attach(x.Context()), st.session
 }
 
 // SkipContext returns ctx carrying w but no session, without reading the
@@ -219,7 +219,7 @@ func (w *Web) LoadContext(x Exchange) (context.Context, *Session) {
 // refuse it as they refuse a signed-out user, and RequireBearer still
 // checks its token.
 func (w *Web) SkipContext(ctx context.Context) context.Context {
-	return context.WithValue(ctx, ctxKey{}, &requestState{web: w})
+	return (&requestState{web: w}).attach(ctx)
 }
 
 // errNoMiddleware is the cause of the answer of a guard whose request was

@@ -1,7 +1,6 @@
 package kinde
 
 import (
-	"context"
 	"net/http"
 	"sync"
 )
@@ -105,7 +104,7 @@ func (w *Web) RequireBearer(opts ...VerifyOption) func(http.Handler) http.Handle
 			st := stateFrom(r.Context())
 			if st == nil || st.web != w {
 				st = &requestState{web: w}
-				r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
+				r = r.WithContext(st.attach(r.Context()))
 			}
 			x := NewHTTPExchange(rw, r)
 			if d := w.bearer(x, &st.own, opts); d != nil {

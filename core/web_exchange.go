@@ -31,13 +31,30 @@ func cookieValue(lines []string, name string) (string, bool) {
 
 type ctxKey struct{}
 
-// requestState is what the web layer attaches to a request: one context
-// value, allocated once per request, carrying the *Web and the session.
+// requestState is what the web layer attaches to a request, carrying the
+// *Web and the session. It is itself the request's new context (the parent
+// context plus one value), so attaching it costs one allocation, not two.
 // Every state belongs to one request, so the guards may fill it in place.
 type requestState struct {
+	context.Context // the request's context the state was attached to
+
 	web     *Web
 	session *Session
 	own     Session // storage for a session built for this request (bearer tokens)
+}
+
+// attach makes st a child context of parent that answers ctxKey{} with st.
+func (st *requestState) attach(parent context.Context) context.Context {
+	st.Context = parent
+	return st
+}
+
+// Value implements context.Context.
+func (st *requestState) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return st
+	}
+	return st.Context.Value(key)
 }
 
 func stateFrom(ctx context.Context) *requestState {
