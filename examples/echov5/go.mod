@@ -6,7 +6,7 @@ require (
 	github.com/gokinde/kinde/core v0.1.0
 	github.com/gokinde/kinde/echov5 v0.1.0
 	github.com/gokinde/kinde/examples/starter v0.1.0
-	github.com/labstack/echo/v5 v5.4.4
+	github.com/labstack/echo/v5 v5.4.6
 )
 
 require (
