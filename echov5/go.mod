@@ -3,7 +3,7 @@ module github.com/gokinde/kinde/echov5
 go 1.26.0
 
 require (
-	github.com/gokinde/kinde/core v0.0.0
+	github.com/gokinde/kinde/core v0.1.0
 	github.com/labstack/echo/v5 v5.4.4
 )
 

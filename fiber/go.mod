@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/gofiber/fiber/v2 v2.52.15
-	github.com/gokinde/kinde/core v0.0.0
+	github.com/gokinde/kinde/core v0.1.0
 )
 
 require (

@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/gin-gonic/gin v1.10.0
-	github.com/gokinde/kinde/core v0.0.0
+	github.com/gokinde/kinde/core v0.1.0
 )
 
 require (

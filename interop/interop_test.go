@@ -1,7 +1,9 @@
 // Package interop checks the SDK against an OpenID provider that this
-// project did not write. scripts/test.sh builds and starts the provider on
-// loopback and passes its address and demo credentials in INTEROP_OIDC_*
-// environment variables; the tests use only the public API of package kinde.
+// project did not write: zitadel/oidc's example server, a tool of the root
+// go.mod. TestMain builds it with `go build` and starts it on a free port
+// (see provider_test.go); INTEROP_OIDC_* environment variables point the
+// tests at another provider instead. The tests use only the public API of
+// package kinde.
 package interop
 
 import (
@@ -15,7 +17,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -24,43 +25,6 @@ import (
 
 	kinde "github.com/gokinde/kinde/core"
 )
-
-// provider is what scripts/test.sh tells the tests about the running provider.
-type provider struct {
-	issuer          string
-	clientID        string
-	clientSecret    string
-	redirectURL     string
-	scopes          []string
-	username        string
-	password        string
-	subject         string
-	m2mClientID     string
-	m2mClientSecret string
-}
-
-func providerFromEnv(t *testing.T) provider {
-	t.Helper()
-	get := func(name string) string {
-		v := strings.TrimSpace(os.Getenv(name))
-		if v == "" {
-			t.Fatalf("%s is not set: the interop tests need the OpenID provider that scripts/test.sh builds and starts; run them with `bash scripts/test.sh`", name)
-		}
-		return v
-	}
-	return provider{
-		issuer:          get("INTEROP_OIDC_ISSUER"),
-		clientID:        get("INTEROP_OIDC_CLIENT_ID"),
-		clientSecret:    get("INTEROP_OIDC_CLIENT_SECRET"),
-		redirectURL:     get("INTEROP_OIDC_REDIRECT_URL"),
-		scopes:          strings.Fields(get("INTEROP_OIDC_SCOPES")),
-		username:        get("INTEROP_OIDC_USERNAME"),
-		password:        get("INTEROP_OIDC_PASSWORD"),
-		subject:         get("INTEROP_OIDC_SUBJECT"),
-		m2mClientID:     get("INTEROP_OIDC_M2M_CLIENT_ID"),
-		m2mClientSecret: get("INTEROP_OIDC_M2M_CLIENT_SECRET"),
-	}
-}
 
 // discovery is the part of the provider's OpenID configuration the tests use.
 type discovery struct {
@@ -84,7 +48,7 @@ func discover(t *testing.T, ctx context.Context, issuer string) discovery {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("fetch %s (is the provider from scripts/test.sh running?): %v", u, err)
+		t.Fatalf("fetch %s (is the OpenID provider still running?): %v", u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -95,7 +59,7 @@ func discover(t *testing.T, ctx context.Context, issuer string) discovery {
 		t.Fatalf("decode %s: %v", u, err)
 	}
 	if d.Issuer != issuer {
-		t.Fatalf("discovery issuer is %q, INTEROP_OIDC_ISSUER is %q", d.Issuer, issuer)
+		t.Fatalf("discovery issuer is %q, the provider's issuer is %q", d.Issuer, issuer)
 	}
 	if !slices.Contains(d.IDTokenAlgs, "RS256") {
 		t.Fatalf("provider signs ID tokens with %q; the SDK accepts only RS256", d.IDTokenAlgs)
@@ -147,7 +111,7 @@ func testContext(t *testing.T) context.Context {
 }
 
 func TestAuthorizationCodeFlow(t *testing.T) {
-	p := providerFromEnv(t)
+	p := testProvider(t)
 	ctx := testContext(t)
 	d := discover(t, ctx, p.issuer)
 	c := newClient(t, config(t, d, p.clientID, p.clientSecret, p.redirectURL, p.scopes))
@@ -240,7 +204,7 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 }
 
 func TestClientCredentials(t *testing.T) {
-	p := providerFromEnv(t)
+	p := testProvider(t)
 	ctx := testContext(t)
 	d := discover(t, ctx, p.issuer)
 	c := newClient(t, config(t, d, p.m2mClientID, p.m2mClientSecret, "", nil))
@@ -289,7 +253,7 @@ func signIn(t *testing.T, ctx context.Context, authURL string, p provider) strin
 	t.Helper()
 	redirect, err := url.Parse(p.redirectURL)
 	if err != nil {
-		t.Fatalf("parse INTEROP_OIDC_REDIRECT_URL: %v", err)
+		t.Fatalf("parse the redirect URL %q: %v", p.redirectURL, err)
 	}
 	wantState := mustQuery(t, authURL).Get("state")
 	jar, err := cookiejar.New(nil)

@@ -3,7 +3,7 @@ module github.com/gokinde/kinde/management
 go 1.26.0
 
 require (
-	github.com/gokinde/kinde/core v0.0.0
+	github.com/gokinde/kinde/core v0.1.0
 	github.com/oapi-codegen/runtime v1.9.0
 	go.uber.org/goleak v1.3.0
 	go.yaml.in/yaml/v3 v3.0.6

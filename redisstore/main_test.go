@@ -30,8 +30,7 @@ func runTests(m *testing.M) int {
 		stopServer, addr, err := startRedisServer()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "FAIL: the redisstore tests need a real Redis: %v\n"+
-				"Either set REDIS_ADDR=host:port to an existing server (its keys under \"kinde-test:\" are used and removed),\n"+
-				"or put redis-server on PATH (Debian/Ubuntu: apt-get install -y redis-server).\n", err)
+				"(REDIS_ADDR=host:port uses an existing server instead: its keys under \"kinde-test:\" are used and removed.)\n", err)
 			return 1
 		}
 		stop = stopServer
@@ -57,10 +56,16 @@ func runTests(m *testing.M) int {
 
 // startRedisServer starts redis-server from PATH on a free loopback port, without
 // persistence, and waits until it answers PING.
+//
+// The root module's tests have the same starter (e2e/internal/redistest).
+// This module keeps its own: it is a library module that depends on go-redis
+// alone, and it cannot import a package of the root module (internal there,
+// and requiring the root module would bring its tools and test dependencies
+// into the graph of every application that uses redisstore).
 func startRedisServer() (stop func(), addr string, err error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		return nil, "", fmt.Errorf("REDIS_ADDR is not set and redis-server is not on PATH: %w", err)
+		return nil, "", fmt.Errorf("redis-server is not on PATH: install redis-server (apt-get install redis-server), or set REDIS_ADDR=host:port to a running server: %w", err)
 	}
 	var lastErr error
 	for range 3 { // the free port may be taken between choosing and binding it

@@ -27,7 +27,7 @@ func findChromium(t *testing.T) string {
 			return p
 		}
 	}
-	t.Fatal("Chromium is not installed: run scripts/test.sh (as root it installs it) or apt-get install chromium; CHROMIUM_BIN may name another Chromium")
+	t.Fatal("Chromium is not on PATH: install chromium (apt-get install chromium), or set CHROMIUM_BIN to another Chromium")
 	return ""
 }
 

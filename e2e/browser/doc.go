@@ -5,8 +5,7 @@
 // sign-out, for an admin and for a member; its todo API is called with real
 // access tokens.
 //
-// The tests need Chromium (Debian package chromium): scripts/test.sh
-// installs it, or run apt-get install chromium. CHROMIUM_BIN overrides the
-// browser to use. Screenshots of the pages are written to
+// The tests need Chromium (apt-get install chromium) and fail without it;
+// CHROMIUM_BIN overrides the browser to use. Screenshots of the pages are written to
 // testout/screenshots/ at the repository root.
 package browser

@@ -3,7 +3,7 @@ module github.com/gokinde/kinde/examples/cli
 go 1.26.0
 
 require (
-	github.com/gokinde/kinde/core v0.0.0
+	github.com/gokinde/kinde/core v0.1.0
 	go.uber.org/goleak v1.3.0
 	golang.org/x/oauth2 v0.38.0
 )

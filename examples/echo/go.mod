@@ -3,10 +3,10 @@ module github.com/gokinde/kinde/examples/echo
 go 1.26.0
 
 require (
-	github.com/gokinde/kinde/core v0.0.0
-	github.com/gokinde/kinde/echo v0.0.0
-	github.com/gokinde/kinde/examples/starter v0.0.0
-	github.com/labstack/echo/v4 v4.15.4
+	github.com/gokinde/kinde/core v0.1.0
+	github.com/gokinde/kinde/echo v0.1.0
+	github.com/gokinde/kinde/examples/starter v0.1.0
+	github.com/labstack/echo/v4 v4.16.5
 )
 
 require (
@@ -24,11 +24,11 @@ require (
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fastjson v1.6.10 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
-	golang.org/x/crypto v0.53.0 // indirect
-	golang.org/x/net v0.56.0 // indirect
+	golang.org/x/crypto v0.57.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/oauth2 v0.38.0 // indirect
-	golang.org/x/sys v0.47.0 // indirect
-	golang.org/x/text v0.38.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 )
 

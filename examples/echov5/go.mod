@@ -3,10 +3,10 @@ module github.com/gokinde/kinde/examples/echov5
 go 1.26.0
 
 require (
-	github.com/gokinde/kinde/core v0.0.0
-	github.com/gokinde/kinde/echov5 v0.0.0
-	github.com/gokinde/kinde/examples/starter v0.0.0
-	github.com/labstack/echo/v5 v5.4.4
+	github.com/gokinde/kinde/core v0.1.0
+	github.com/gokinde/kinde/echov5 v0.1.0
+	github.com/gokinde/kinde/examples/starter v0.1.0
+	github.com/labstack/echo/v5 v5.4.6
 )
 
 require (

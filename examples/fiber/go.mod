@@ -4,9 +4,9 @@ go 1.26.0
 
 require (
 	github.com/gofiber/fiber/v2 v2.52.15
-	github.com/gokinde/kinde/core v0.0.0
-	github.com/gokinde/kinde/examples/starter v0.0.0
-	github.com/gokinde/kinde/fiber v0.0.0
+	github.com/gokinde/kinde/core v0.1.0
+	github.com/gokinde/kinde/examples/starter v0.1.0
+	github.com/gokinde/kinde/fiber v0.1.0
 )
 
 require (

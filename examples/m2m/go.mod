@@ -3,8 +3,8 @@ module github.com/gokinde/kinde/examples/m2m
 go 1.26.0
 
 require (
-	github.com/gokinde/kinde/core v0.0.0
-	github.com/gokinde/kinde/management v0.0.0
+	github.com/gokinde/kinde/core v0.1.0
+	github.com/gokinde/kinde/management v0.1.0
 	go.uber.org/goleak v1.3.0
 )
 

@@ -3,8 +3,8 @@ module github.com/gokinde/kinde/examples/nethttp
 go 1.26.0
 
 require (
-	github.com/gokinde/kinde/core v0.0.0
-	github.com/gokinde/kinde/examples/starter v0.0.0
+	github.com/gokinde/kinde/core v0.1.0
+	github.com/gokinde/kinde/examples/starter v0.1.0
 )
 
 require (

@@ -2,7 +2,7 @@ module github.com/gokinde/kinde/examples/starter
 
 go 1.26.0
 
-require github.com/gokinde/kinde/core v0.0.0
+require github.com/gokinde/kinde/core v0.1.0
 
 require (
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect

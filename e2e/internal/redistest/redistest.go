@@ -1,6 +1,8 @@
-// Package redistest gives the end-to-end test packages a real Redis server:
-// REDIS_ADDR when set, else a redis-server started from PATH on a free
-// loopback port, and a failure (never a skip) when neither is available.
+// Package redistest gives the root module's test packages a real Redis
+// server: REDIS_ADDR when set, else a redis-server started from PATH on a free
+// loopback port, and a failure (never a skip) naming the Debian package when
+// neither is available. It is the root module's only Redis starter; the
+// redisstore module has its own (see its main_test.go).
 package redistest
 
 import (
@@ -27,8 +29,7 @@ func Main(m *testing.M, suite string, addr *string) int {
 		var err error
 		stop, *addr, err = startRedis()
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "FAIL: the %s tests need a real Redis: %v\n"+
-				"Set REDIS_ADDR=host:port, or put redis-server on PATH (Debian/Ubuntu: apt-get install -y redis-server).\n", suite, err)
+			fmt.Fprintf(os.Stderr, "FAIL: the %s tests need a real Redis: %v\n", suite, err)
 			return 1
 		}
 	}
@@ -48,7 +49,7 @@ func Main(m *testing.M, suite string, addr *string) int {
 func startRedis() (stop func(), addr string, err error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		return nil, "", fmt.Errorf("REDIS_ADDR is not set and redis-server is not on PATH: %w", err)
+		return nil, "", fmt.Errorf("redis-server is not on PATH: install redis-server (apt-get install redis-server), or set REDIS_ADDR=host:port to a running server: %w", err)
 	}
 	var lastErr error
 	for range 3 { // the port may be taken between choosing and binding it
