@@ -103,8 +103,9 @@ func WithScopes(scopes ...string) AuthOption {
 	}
 }
 
-// WithRedirectURL replaces Config.RedirectURL for this sign-in. The same URL
-// must be given to ExchangeCode (WithExchangeRedirectURL) and be registered in Kinde.
+// WithRedirectURL replaces Config.RedirectURL for this sign-in. The URL is
+// kept in AuthRequest.RedirectURL, which ExchangeCode sends with the code,
+// and must be registered in Kinde.
 func WithRedirectURL(u string) AuthOption {
 	return func(p *authParams) error {
 		if err := validateAbsoluteURL(u, "RedirectURL", ""); err != nil {

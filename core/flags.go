@@ -32,7 +32,7 @@ var (
 )
 
 // flagType maps a type name or Kinde's one-letter code to a FlagType. "o"
-// and "object" name JSON flags too: older SDKs (Ruby) and tokens used them.
+// and "object" name JSON flags too: older tokens and SDKs of Kinde used them.
 func flagType(name string) (FlagType, bool) {
 	switch name {
 	case "b", string(FlagBoolean):

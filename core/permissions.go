@@ -118,9 +118,7 @@ func (s *Session) Roles() []Role {
 // no keys it reports true. It reads Roles, so without the roles claim (see
 // Roles) it is false for any key.
 //
-// Every key is required, as in the Ruby, PHP and JavaScript SDKs; kinde-go's
-// token HasRoles is satisfied by any one key. For any-of semantics, call
-// HasRoles once per key.
+// Every key is required. For any-of semantics, call HasRoles once per key.
 func (s *Session) HasRoles(keys ...string) bool {
 	roles := s.Roles()
 	for _, k := range keys {

@@ -11,9 +11,9 @@ import (
 )
 
 // Session is one signed-in user's view of Kinde: their verified tokens and
-// helpers that read claims (permissions, roles, organizations, feature flags,
-// user details) and call the Account API with their access token. It is the
-// Go counterpart of the Ruby SDK's per-user client (KindeSdk.client).
+// helpers that read the claims (permissions, roles, organizations, feature
+// flags, user details) without calling Kinde. Package account calls Kinde's
+// Account API with a Session's access token.
 //
 // Create one with Client.Session. A Session is safe for concurrent use;
 // Refresh replaces its tokens and claims in place, atomically.
@@ -153,10 +153,10 @@ func (s *Session) snapshot() (access, id *Claims) {
 }
 
 // Refresh uses the refresh token for new tokens, verifies them and updates
-// the session in place, like the Ruby client's refresh_token. Concurrent
-// calls share one refresh: a call that waited for another to finish returns
-// without asking Kinde again. On error the session is left unchanged; an
-// error matching ErrInvalidGrant means the user must sign in again.
+// the session in place. Concurrent calls share one refresh: a call that
+// waited for another to finish returns without asking Kinde again. On error
+// the session is left unchanged; an error matching ErrInvalidGrant means the
+// user must sign in again.
 func (s *Session) Refresh(ctx context.Context) error {
 	before := s.Tokens()
 	s.refreshMu.Lock()

@@ -15,9 +15,9 @@ import (
 )
 
 // Tokens are the tokens Kinde issued for a user (or a machine). They marshal
-// to JSON with the keys Kinde's Ruby SDK uses (access_token, id_token,
-// refresh_token, expires_at as Unix seconds, scope, token_type, expires_in),
-// so they can be kept in any session or cache store.
+// to JSON with the token endpoint's keys (access_token, id_token,
+// refresh_token, scope, token_type, expires_in) plus expires_at in Unix
+// seconds, so they can be kept in any session or cache store.
 type Tokens struct {
 	AccessToken  string
 	IDToken      string
@@ -44,7 +44,7 @@ type tokensJSON struct {
 	ExpiresIn    int64  `json:"expires_in,omitempty"`
 }
 
-// MarshalJSON encodes the tokens with the Ruby SDK's keys.
+// MarshalJSON encodes the tokens as the JSON object described on Tokens.
 func (t Tokens) MarshalJSON() ([]byte, error) {
 	j := tokensJSON{AccessToken: t.AccessToken, IDToken: t.IDToken, RefreshToken: t.RefreshToken,
 		Scope: t.Scope, TokenType: t.TokenType, ExpiresIn: t.ExpiresIn}
@@ -54,7 +54,8 @@ func (t Tokens) MarshalJSON() ([]byte, error) {
 	return json.Marshal(j)
 }
 
-// UnmarshalJSON decodes tokens stored by MarshalJSON (or by the Ruby SDK).
+// UnmarshalJSON decodes that JSON object, as MarshalJSON writes it; a
+// missing or zero expires_at leaves ExpiresAt zero.
 func (t *Tokens) UnmarshalJSON(b []byte) error {
 	var j tokensJSON
 	if err := json.Unmarshal(b, &j); err != nil {

@@ -65,7 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	return provision(ctx, c, *orgName, *email, *role, out)
 }
 
-// provision is the starter's work: the Ruby SDK's management examples in Go.
+// provision is the starter's work: it creates an organization and a user,
+// adds the user to the organization with a role, and lists its users.
 func provision(ctx context.Context, c *management.Client, orgName, email, role string, out io.Writer) error {
 	code, err := c.CreateOrganization(ctx, orgName)
 	if err != nil {

@@ -61,6 +61,8 @@ import (
 // knownImports maps the package names fragments may use to import paths.
 var knownImports = map[string]string{
 	"kinde":       "github.com/gokinde/kinde/core",
+	"account":     "github.com/gokinde/kinde/core/account",
+	"webhook":     "github.com/gokinde/kinde/core/webhook",
 	"kindegin":    "github.com/gokinde/kinde/gin",
 	"kindeecho":   "github.com/gokinde/kinde/echo",
 	"kindefiber":  "github.com/gokinde/kinde/fiber",
