@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -126,8 +127,9 @@ func (x *httpExchange) Write(status int, contentType string, body []byte) {
 // Rule is a condition a guard checks on the signed-in user's session. For
 // adapters: the guards of every front end are built from these rules.
 type Rule struct {
-	name  string
-	check func(*Session) bool
+	name   string
+	check  func(*Session) bool
+	scopes []string // the scopes a refusal names (RFC 6750 insufficient_scope)
 }
 
 // String describes the rule, e.g. `permissions "create:todos"`.
@@ -139,6 +141,29 @@ func RuleSignedIn() Rule { return Rule{name: "signed in", check: func(*Session) 
 // RulePermissions is met when the user has every one of keys.
 func RulePermissions(keys ...string) Rule {
 	return Rule{name: "permissions " + quoteList(keys), check: func(s *Session) bool { return s.HasPermissions(keys...) }}
+}
+
+// RuleScopes is met when the access token grants every one of scopes (its
+// scp array or space-separated scope claim): the rule for machine callers,
+// whose tokens carry scopes, not permissions. A refusal names the scopes in
+// WWW-Authenticate (RFC 6750 insufficient_scope).
+func RuleScopes(scopes ...string) Rule {
+	return Rule{name: "scopes " + quoteList(scopes), scopes: scopes, check: func(s *Session) bool { return s.HasScopes(scopes...) }}
+}
+
+// RulePermissionsOrScopes is met when each of keys is a permission of the
+// user or a scope of the token, for APIs called by users (permissions) and
+// by machines (scopes) alike.
+func RulePermissionsOrScopes(keys ...string) Rule {
+	return Rule{name: "permissions or scopes " + quoteList(keys), scopes: keys, check: func(s *Session) bool {
+		have, scopes := s.Permissions().Keys, s.Scopes()
+		for _, k := range keys {
+			if k == "" || !slices.Contains(have, k) && !slices.Contains(scopes, k) {
+				return false
+			}
+		}
+		return true
+	}}
 }
 
 // RuleRoles is met when the user has every one of the role keys.
@@ -374,7 +399,7 @@ func (w *Web) CheckReadBufferSize(size int) {
 	if size == 0 {
 		size = 4096
 	}
-	if w.o.store == nil && size < RecommendedReadBufferSize {
+	if w.o.store == nil && !w.o.resource && size < RecommendedReadBufferSize {
 		w.log.Warn("kinde: the server's ReadBufferSize is too small for cookie sessions and will answer 431 after sign-in; set fiber.Config{ReadBufferSize: 16 << 10} or keep sessions server-side with kinde.WithStore",
 			"read_buffer_size", size)
 	}

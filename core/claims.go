@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -27,7 +28,10 @@ type Claims struct {
 	Nonce           string    // ID tokens only
 
 	payload []byte // the JSON claim set, already validated
-	idToken bool   // carries at_hash: an ID token, never an access token
+	idToken bool   // carries at_hash or c_hash: an ID token, never an access token
+	refresh bool   // says it is a refresh token (typ, token_use or token_type "refresh")
+	scopes  bool   // carries scp or scope, as access tokens do
+	typ     string // the JOSE header's typ
 	token   string // the verified token itself (a private copy); empty for parseClaims
 	once    sync.Once
 	raw     map[string]json.RawMessage // built on first use from payload
@@ -72,8 +76,15 @@ func (c *Claims) decode(payload []byte) error {
 		}
 		bit := registeredBit(string(key))
 		if bit == 0 {
-			if string(key) == "at_hash" {
+			switch string(key) {
+			case "at_hash", "c_hash":
 				c.idToken = true
+			case "scp", "scope":
+				c.scopes = true
+			case "typ", "token_use", "token_type":
+				if v, ok := jsonString(value); ok && strings.Contains(strings.ToLower(v), "refresh") {
+					c.refresh = true
+				}
 			}
 			return nil
 		}

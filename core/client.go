@@ -25,8 +25,11 @@ type Client struct {
 
 // New validates cfg and returns a Client. An invalid or missing setting is
 // reported as a *ConfigError that names the field and its KINDE_* variable.
-func New(cfg Config) (*Client, error) {
-	ep, err := cfg.validate()
+func New(cfg Config) (*Client, error) { return newClient(cfg, true) }
+
+// newClient is New; a resource server's client needs no client ID.
+func newClient(cfg Config, needClientID bool) (*Client, error) {
+	ep, err := cfg.validate(needClientID)
 	if err != nil {
 		return nil, err
 	}

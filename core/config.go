@@ -327,13 +327,15 @@ func validateAbsoluteURL(raw, field, env string) error {
 }
 
 // validate checks the configuration and fills defaults in place.
-func (cfg *Config) validate() (endpoints, error) {
+func (cfg *Config) validate(needClientID bool) (endpoints, error) {
 	e, err := cfg.endpoints()
 	if err != nil {
 		return e, err
 	}
-	if strings.TrimSpace(cfg.ClientID) == "" {
-		return e, &ConfigError{Field: "ClientID", Env: envClientID, Reason: "is required: copy it from your application's details in the Kinde dashboard"}
+	// A client with only machine-to-machine credentials gets tokens with
+	// client credentials and needs no sign-in client ID.
+	if needClientID && strings.TrimSpace(cfg.ClientID) == "" && strings.TrimSpace(cfg.ManagementClientID) == "" {
+		return e, &ConfigError{Field: "ClientID", Env: envClientID, Reason: "is required: copy it from your application's details in the Kinde dashboard (a program that only gets machine-to-machine tokens may set KINDE_MANAGEMENT_CLIENT_ID and KINDE_MANAGEMENT_CLIENT_SECRET instead; an API that only checks tokens uses kinde.ResourceServer)"}
 	}
 	if err := validateAbsoluteURL(cfg.RedirectURL, "RedirectURL", envRedirectURL); err != nil {
 		return e, err

@@ -38,7 +38,7 @@ func ExampleNew() {
 	fmt.Println(client.Config().ManagementAudience)
 	fmt.Println(client.Config().Scopes, client.Config().Leeway)
 	// Output:
-	// kinde: config ClientID (KINDE_CLIENT_ID) is required: copy it from your application's details in the Kinde dashboard
+	// kinde: config ClientID (KINDE_CLIENT_ID) is required: copy it from your application's details in the Kinde dashboard (a program that only gets machine-to-machine tokens may set KINDE_MANAGEMENT_CLIENT_ID and KINDE_MANAGEMENT_CLIENT_SECRET instead; an API that only checks tokens uses kinde.ResourceServer)
 	// set KINDE_CLIENT_ID
 	// https://yourbusiness.kinde.com
 	// https://yourbusiness.kinde.com/api

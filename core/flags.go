@@ -156,15 +156,6 @@ func (e flagEntry) parse(code string) (FlagValue, bool) {
 	return fv, true
 }
 
-// parseFlag decodes a flag value of the type named typ (a code or a long
-// name), as the Account API sends it.
-func parseFlag(code, typ string, raw json.RawMessage) (FlagValue, bool) {
-	if isNull(raw) {
-		return FlagValue{}, false
-	}
-	return flagEntry{typ: typ, value: raw}.parse(code)
-}
-
 // Flags returns the feature flags of the access token's feature_flags claim
 // (or x-hasura-feature-flags), by code. Entries Kinde would not send (no
 // value, an unknown type, a value that does not fit its type) are left out;

@@ -75,6 +75,20 @@ func (w *Web) RequirePermission(keys ...string) func(http.Handler) http.Handler 
 	return w.guard(RulePermissions(keys...))
 }
 
+// RequireScope lets through requests whose access token grants every one of
+// scopes (machine-to-machine callers); others get 403 insufficient_scope
+// naming the scopes.
+func (w *Web) RequireScope(scopes ...string) func(http.Handler) http.Handler {
+	return w.guard(RuleScopes(scopes...))
+}
+
+// RequirePermissionOrScope lets through requests for which each of keys is
+// a permission of the user or a scope of the token, for APIs called by users
+// and machines alike.
+func (w *Web) RequirePermissionOrScope(keys ...string) func(http.Handler) http.Handler {
+	return w.guard(RulePermissionsOrScopes(keys...))
+}
+
 // RequireRole lets through users who have every role in keys.
 func (w *Web) RequireRole(keys ...string) func(http.Handler) http.Handler {
 	return w.guard(RuleRoles(keys...))

@@ -124,9 +124,9 @@ func (s *MemoryStore) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// Len returns the number of sessions that have not expired. It removes the expired
+// len returns the number of sessions that have not expired. It removes the expired
 // ones it finds.
-func (s *MemoryStore) Len() int {
+func (s *MemoryStore) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(s.now(), len(s.entries))

@@ -220,7 +220,7 @@ func TestStoreMemoryEviction(t *testing.T) {
 			if err := s.Set(ctx, "new", []byte("new"), 4*time.Hour); err != nil {
 				t.Fatal(err)
 			}
-			if got := s.Len(); got > tt.size {
+			if got := s.len(); got > tt.size {
 				t.Fatalf("Len() = %d, above the bound %d", got, tt.size)
 			}
 			for _, id := range tt.wantGone {
@@ -248,7 +248,7 @@ func TestStoreMemoryOverwriteWhenFullKeepsOthers(t *testing.T) {
 	if err := s.Set(ctx, "a", []byte("a2"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.Len(); got != 2 {
+	if got := s.len(); got != 2 {
 		t.Fatalf("Len() = %d, want 2 (overwriting must not evict)", got)
 	}
 }
@@ -266,7 +266,7 @@ func TestStoreMemoryLenAndSweep(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := s.Len(); got != 105 {
+	if got := s.len(); got != 105 {
 		t.Fatalf("Len() = %d, want 105", got)
 	}
 	clock.Advance(2 * time.Minute)
@@ -282,7 +282,7 @@ func TestStoreMemoryLenAndSweep(t *testing.T) {
 		t.Fatalf("after one write %d entries stored, want %d", stored, want)
 	}
 	// …and Len reports only live entries.
-	if got := s.Len(); got != 6 {
+	if got := s.len(); got != 6 {
 		t.Fatalf("Len() = %d, want 6", got)
 	}
 }
@@ -347,7 +347,7 @@ func TestStoreMemoryConcurrent(t *testing.T) {
 						return
 					}
 				}
-				if s.Len() > size {
+				if s.len() > size {
 					errs <- fmt.Errorf("Len() above %d", size)
 					return
 				}

@@ -83,8 +83,8 @@ func (t *Tokens) Expired() bool {
 	return !now().Add(leeway).Before(t.ExpiresAt)
 }
 
-// ExpiresWithin reports whether the access token expires within d from now.
-func (t *Tokens) ExpiresWithin(d time.Duration) bool {
+// expiresWithin reports whether the access token expires within d from now.
+func (t *Tokens) expiresWithin(d time.Duration) bool {
 	if t == nil || t.ExpiresAt.IsZero() {
 		return true
 	}
@@ -330,7 +330,7 @@ func (c *Client) m2mCredentials() (string, string) {
 func (c *Client) ClientCredentials(ctx context.Context, audience ...string) (*Tokens, error) {
 	id, secret := c.m2mCredentials()
 	if secret == "" {
-		return nil, &ConfigError{Field: "ManagementClientSecret", Env: envManagementClientSecret, Reason: "(or ClientSecret) is required for machine-to-machine tokens: copy it from your M2M application in the Kinde dashboard"}
+		return nil, &ConfigError{Field: "ManagementClientSecret", Env: envManagementClientSecret, Reason: "is required for machine-to-machine tokens: set KINDE_MANAGEMENT_CLIENT_SECRET with KINDE_MANAGEMENT_CLIENT_ID (or KINDE_CLIENT_SECRET with KINDE_CLIENT_ID) from your machine-to-machine application in the Kinde dashboard"}
 	}
 	if len(audience) == 0 {
 		audience = []string{c.cfg.ManagementAudience}
@@ -383,7 +383,7 @@ type m2mSource struct {
 func (s *m2mSource) Token() (*oauth2.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.tok != nil && !s.tok.ExpiresWithin(s.renewBefore()) {
+	if s.tok != nil && !s.tok.expiresWithin(s.renewBefore()) {
 		return s.tok.OAuth2(), nil
 	}
 	t, err := s.c.ClientCredentials(context.Background(), s.audience...)

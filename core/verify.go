@@ -52,8 +52,8 @@ func (c *Client) VerifyAccessToken(ctx context.Context, raw string, opts ...Veri
 	if err := c.checkTimes(claims); err != nil {
 		return nil, &VerifyError{Token: "access token", Err: rootCause(err), Detail: detail(err)}
 	}
-	if claims.idToken {
-		return nil, &VerifyError{Token: "access token", Err: ErrTokenClaims, Detail: "this is an ID token; send the access token"}
+	if why := c.notAccessToken(claims); why != "" {
+		return nil, &VerifyError{Token: "access token", Err: ErrTokenClaims, Detail: why}
 	}
 	if !p.anyAud && len(p.audiences) > 0 {
 		ok := false
@@ -68,6 +68,28 @@ func (c *Client) VerifyAccessToken(ctx context.Context, raw string, opts ...Veri
 		}
 	}
 	return claims, nil
+}
+
+// notAccessToken says why claims belong to a token of another kind, or
+// returns "". A header typ of at+jwt (RFC 9068) marks an access token. A
+// refresh token is recognised by a typ, token_use or token_type saying so
+// (Kinde's are opaque and fail earlier as malformed). An ID token is
+// recognised by at_hash, c_hash or nonce, which OpenID Connect puts only in
+// ID tokens, or, without those optional claims, by an audience that is only
+// the client ID and no scp or scope claim, which Kinde's access tokens carry.
+func (c *Client) notAccessToken(cl *Claims) string {
+	typ := strings.ToLower(cl.typ)
+	switch {
+	case cl.refresh || strings.Contains(typ, "refresh"):
+		return "this is a refresh token; send the access token"
+	case typ == "at+jwt" || typ == "application/at+jwt":
+		return ""
+	case cl.idToken || cl.Nonce != "":
+		return "this is an ID token; send the access token"
+	case !cl.scopes && c.cfg.ClientID != "" && len(cl.Audience) == 1 && cl.Audience[0] == c.cfg.ClientID:
+		return "this is an ID token (its only audience is the client ID); send the access token"
+	}
+	return ""
 }
 
 // applyVerifyOptions is separate so that the options' pointer does not make
@@ -160,11 +182,12 @@ func (c *Client) verifyToken(ctx context.Context, raw string) (*Claims, error) {
 			c.verified.remove(raw)
 		}
 	}
-	payload, kid, key, err := c.verifyJWSKey(ctx, raw, maxTokenBytes)
+	payload, hdr, key, err := c.verifyJWSKey(ctx, raw, maxTokenBytes)
 	if err != nil {
 		return nil, err
 	}
-	claims := &Claims{}
+	kid := hdr.Kid
+	claims := &Claims{typ: hdr.Typ}
 	if err := claims.decode(payload); err != nil {
 		return nil, err
 	}
@@ -186,35 +209,35 @@ func (c *Client) verifyToken(ctx context.Context, raw string) (*Claims, error) {
 // verifyJWS checks a compact RS256 JWS against the key set and returns its
 // payload and key id. It is shared by the token verifier and webhooks.
 func (c *Client) verifyJWS(ctx context.Context, raw string, maxLen int) ([]byte, string, error) {
-	payload, kid, _, err := c.verifyJWSKey(ctx, raw, maxLen)
-	return payload, kid, err
+	payload, hdr, _, err := c.verifyJWSKey(ctx, raw, maxLen)
+	return payload, hdr.Kid, err
 }
 
 // verifyJWSKey is verifyJWS that also returns the key that verified.
-func (c *Client) verifyJWSKey(ctx context.Context, raw string, maxLen int) ([]byte, string, *rsa.PublicKey, error) {
+func (c *Client) verifyJWSKey(ctx context.Context, raw string, maxLen int) ([]byte, jose.Header, *rsa.PublicKey, error) {
 	jws, err := jose.Parse(raw, maxLen)
 	if err != nil {
-		return nil, "", nil, fail(ErrTokenMalformed, "%s", strings.TrimPrefix(err.Error(), jose.ErrMalformed.Error()+": "))
+		return nil, jose.Header{}, nil, fail(ErrTokenMalformed, "%s", strings.TrimPrefix(err.Error(), jose.ErrMalformed.Error()+": "))
 	}
 	h := jws.Header
 	if h.Alg != "RS256" {
-		return nil, "", nil, fail(ErrTokenAlgorithm, "alg is %q", truncate(h.Alg, 16))
+		return nil, jose.Header{}, nil, fail(ErrTokenAlgorithm, "alg is %q", truncate(h.Alg, 16))
 	}
 	key, err := c.keys.key(ctx, h.Kid)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, jose.Header{}, nil, err
 	}
 	if err := jws.VerifyRS256(key); err != nil {
 		if errors.Is(err, jose.ErrSignature) {
-			return nil, "", nil, fail(ErrTokenSignature, "key %q", truncate(h.Kid, 64))
+			return nil, jose.Header{}, nil, fail(ErrTokenSignature, "key %q", truncate(h.Kid, 64))
 		}
-		return nil, "", nil, fail(ErrTokenMalformed, "%s", strings.TrimPrefix(err.Error(), jose.ErrMalformed.Error()+": "))
+		return nil, jose.Header{}, nil, fail(ErrTokenMalformed, "%s", strings.TrimPrefix(err.Error(), jose.ErrMalformed.Error()+": "))
 	}
 	payload, err := jws.Payload()
 	if err != nil {
-		return nil, "", nil, fail(ErrTokenMalformed, "payload is not base64url")
+		return nil, jose.Header{}, nil, fail(ErrTokenMalformed, "payload is not base64url")
 	}
-	return payload, h.Kid, key, nil
+	return payload, h, key, nil
 }
 
 // checkTimes applies exp, nbf and iat with the configured leeway.

@@ -49,6 +49,10 @@ func DefaultPaths() Paths {
 type WebOption func(*webOptions) error
 
 type webOptions struct {
+	cfg            *Config        // from WithConfig, turned into client by NewWeb
+	resource       bool           // ResourceServer
+	anyAudience    bool           // AnyAudience
+	verify         []VerifyOption // RequireBearer's default options
 	client         *Client
 	store          Store
 	cookieName     string
@@ -65,19 +69,35 @@ type webOptions struct {
 
 // WithClient uses c. Without it, NewWeb builds a client from ConfigFromEnv.
 func WithClient(c *Client) WebOption {
-	return func(o *webOptions) error { o.client = c; return nil }
+	return func(o *webOptions) error { o.client, o.cfg = c, nil; return nil }
 }
 
 // WithConfig builds the client from cfg instead of the environment.
 func WithConfig(cfg Config) WebOption {
 	return func(o *webOptions) error {
-		c, err := New(cfg)
-		if err != nil {
-			return err
-		}
-		o.client = c
+		o.client, o.cfg = nil, &cfg
 		return nil
 	}
+}
+
+// ResourceServer makes NewWeb build the layer of an API that only checks
+// Kinde access tokens (a resource server): no sign-in routes, no session
+// cookies, and no client ID, redirect URL or session secret needed. Its
+// configuration is the Kinde domain and the API's audience (KINDE_DOMAIN and
+// KINDE_AUDIENCE, or Config.Domain and Config.Audience); NewWeb refuses a
+// configuration without an audience unless AnyAudience is given too.
+// RequireBearer authenticates requests and the other guards follow it; a
+// request without a valid token is answered 401, never redirected.
+func ResourceServer() WebOption {
+	return func(o *webOptions) error { o.resource = true; return nil }
+}
+
+// AnyAudience lets a ResourceServer accept access tokens of every audience
+// of the Kinde domain, including tokens Kinde issued for other APIs and other
+// applications' machine-to-machine tokens. Use it only when something else
+// binds the token to your API; prefer setting the audience.
+func AnyAudience() WebOption {
+	return func(o *webOptions) error { o.anyAudience = true; return nil }
 }
 
 // WithStore keeps sessions server-side in s (kinde.NewMemoryStore,
@@ -219,13 +239,20 @@ func NewWeb(opts ...WebOption) (*Web, error) {
 		}
 	}
 	if o.client == nil {
-		c, err := New(ConfigFromEnv())
+		cfg := ConfigFromEnv()
+		if o.cfg != nil {
+			cfg = *o.cfg
+		}
+		c, err := newClient(cfg, !o.resource)
 		if err != nil {
 			return nil, err
 		}
 		o.client = c
 	}
 	cfg := o.client.cfg
+	if o.resource {
+		return newResourceServer(o)
+	}
 	if cfg.RedirectURL == "" {
 		return nil, &ConfigError{Field: "RedirectURL", Env: envRedirectURL, Reason: "is required for web sign-in: set it to this app's callback URL, e.g. http://localhost:8080/api/auth/kinde_callback, and add it to Allowed callback URLs in Kinde"}
 	}
@@ -250,6 +277,21 @@ func NewWeb(opts ...WebOption) (*Web, error) {
 	return &Web{c: o.client, codec: codec, o: o, log: cfg.Logger, origin: originOf(cfg.RedirectURL), refreshes: newRefreshGroup()}, nil
 }
 
+// newResourceServer finishes NewWeb for ResourceServer.
+func newResourceServer(o webOptions) (*Web, error) {
+	cfg := o.client.cfg
+	if len(cfg.Audience) == 0 && !o.anyAudience {
+		return nil, &ConfigError{Field: "Audience", Env: envAudience, Reason: "is required for an API: set it to your API's audience (its identifier under Settings > APIs in Kinde), or pass kinde.AnyAudience() to accept every access token of the domain"}
+	}
+	if o.store != nil {
+		return nil, errors.New("kinde: a ResourceServer keeps no sessions: leave out WithStore")
+	}
+	if o.anyAudience {
+		o.verify = []VerifyOption{SkipAudienceCheck()}
+	}
+	return &Web{c: o.client, o: o, log: cfg.Logger, refreshes: newRefreshGroup()}, nil
+}
+
 // MustNewWeb is NewWeb that panics on error, for main functions.
 func MustNewWeb(opts ...WebOption) *Web {
 	w, err := NewWeb(opts...)
@@ -262,12 +304,12 @@ func MustNewWeb(opts ...WebOption) *Web {
 // Client returns the client the web layer uses.
 func (w *Web) Client() *Client { return w.c }
 
-// Paths returns the routes in use.
-func (w *Web) Paths() Paths { return w.o.paths }
-
 // Route returns the handler for path and true when path is one of the
 // web layer's routes. Adapters use it to mount the routes.
 func (w *Web) Route(path string) (func(Exchange), bool) {
+	if w.o.resource {
+		return nil, false
+	}
 	switch path {
 	case w.o.paths.Login:
 		return w.login, true
@@ -285,8 +327,11 @@ func (w *Web) Route(path string) (func(Exchange), bool) {
 	return nil, false
 }
 
-// Routes lists the web layer's routes (all GET).
+// Routes lists the web layer's routes (all GET); a ResourceServer has none.
 func (w *Web) Routes() []string {
+	if w.o.resource {
+		return nil
+	}
 	p := w.o.paths
 	return []string{p.Login, p.Register, p.CreateOrg, p.Callback, p.Logout, p.SwitchOrg}
 }

@@ -28,7 +28,7 @@ func (w *Web) deny(x Exchange, s *Session, rule Rule) *Denial {
 
 // unauthenticated is the answer to a request that needs a signed-in user.
 func (w *Web) unauthenticated(x Exchange) *Denial {
-	if isNavigation(x) {
+	if isNavigation(x) && !w.o.resource {
 		target := x.Path()
 		if q := x.RawQuery(); q != "" {
 			target += "?" + q
@@ -52,7 +52,12 @@ func (w *Web) forbidden(x Exchange, rule Rule) *Denial {
 		rec.d.reason = reason
 		return &rec.d
 	}
-	return w.jsonDenial(http.StatusForbidden, "insufficient_scope", "forbidden", "this request needs "+rule.String(), nil)
+	d := w.jsonDenial(http.StatusForbidden, "insufficient_scope", "forbidden", "this request needs "+rule.String(), nil)
+	if len(rule.scopes) > 0 {
+		// RFC 6750 §3: the scope attribute lists the scopes the request needs.
+		d.headers[0][1] += `, scope="` + strings.Join(rule.scopes, " ") + `"`
+	}
+	return d
 }
 
 // jsonDenial is a JSON error answer with RFC 6750's WWW-Authenticate
@@ -109,7 +114,10 @@ func (w *Web) bearer(x Exchange, s *Session, opts []VerifyOption) *Denial {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || hasSeparator(token) || len(token) > maxTokenBytes {
 		return w.jsonDenial(http.StatusBadRequest, "invalid_request", "invalid_request", "the Authorization header must be: Bearer <token>", nil)
 	}
-	if len(opts) == 0 && len(w.c.cfg.Audience) == 0 {
+	if len(opts) == 0 {
+		opts = w.o.verify
+	}
+	if len(opts) == 0 && len(w.c.cfg.Audience) == 0 && !w.o.resource {
 		w.noAudienceWarning.Do(func() {
 			w.log.Warn("kinde: RequireBearer without an audience accepts any access token of your Kinde domain, including other applications' machine-to-machine tokens; set Config.Audience (KINDE_AUDIENCE) to your API's audience or pass kinde.VerifyAudience")
 		})

@@ -99,6 +99,9 @@ func (w *Web) destroy(x Exchange) {
 // rotated tokens. When the refresh token is rejected the session is ended
 // quietly and the request continues as anonymous.
 func (w *Web) load(x Exchange) *Session {
+	if w.o.resource {
+		return nil // an API's requests carry no session cookie
+	}
 	ctx := x.Context()
 	t, id, err := w.read(x)
 	if err != nil {
@@ -114,7 +117,7 @@ func (w *Web) load(x Exchange) *Session {
 		}
 		return nil
 	}
-	if !w.c.cfg.DisableAutoRefresh && t.RefreshToken != "" && t.ExpiresWithin(w.o.refreshBefore) {
+	if !w.c.cfg.DisableAutoRefresh && t.RefreshToken != "" && t.expiresWithin(w.o.refreshBefore) {
 		nt, err := w.refreshes.do(ctx, t, func(ctx context.Context) (*Tokens, error) {
 			return w.c.Refresh(ctx, t)
 		}, w.c.cfg.Now())

@@ -23,16 +23,16 @@ var (
 type Header struct {
 	Alg string
 	Kid string
+	Typ string // the media type of the token, such as "JWT" or "at+jwt" (RFC 9068)
 }
 
 // JWS is a compact JWS split into its parts. The strings point into the
 // token it was parsed from.
 type JWS struct {
-	Header  Header
-	raw     string
-	dot1    int
-	dot2    int
-	payload string
+	Header Header
+	raw    string
+	dot1   int
+	dot2   int
 }
 
 // Parse splits a compact JWS (header.payload.signature, base64url without
@@ -130,6 +130,10 @@ func ParseHeader(b []byte) (Header, error) {
 				return errors.New("header kid is repeated or not a string")
 			}
 			h.Kid, seenKid = v, true
+		case "typ":
+			if v, ok := String(value); ok {
+				h.Typ = v
+			}
 		case "crit":
 			return errors.New("critical header extensions are not supported")
 		}
