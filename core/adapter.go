@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -56,15 +57,35 @@ type Exchange interface {
 
 // httpExchange is the Exchange of a net/http request.
 type httpExchange struct {
-	w http.ResponseWriter
-	r *http.Request
+	w  http.ResponseWriter
+	r  *http.Request
+	st *requestState // the state allocated together with the exchange, until LoadContext attaches it
 }
 
 // NewHTTPExchange returns the Exchange of the net/http request r answered
 // through w, for adapters built on net/http (Gin, Echo) and core's own
 // net/http front end.
+//
+// Within a request whose context the session middleware prepared (see
+// LoadContext), the Exchange is kept in that request's state and reused
+// when w is the same writer, so a guard after the middleware allocates none.
 func NewHTTPExchange(w http.ResponseWriter, r *http.Request) Exchange {
-	return &httpExchange{w: w, r: r}
+	if st, ok := r.Context().(*requestState); ok && st.http.r != nil && sameWriter(st.http.w, w) {
+		st.http.r = r
+		return &st.http
+	}
+	// One allocation for the exchange and the request state LoadContext
+	// will need.
+	st := &requestState{}
+	st.http = httpExchange{w: w, r: r, st: st}
+	return &st.http
+}
+
+// sameWriter reports whether a and b are the same ResponseWriter, without
+// comparing values whose type is not comparable (which would panic).
+func sameWriter(a, b http.ResponseWriter) bool {
+	ta := reflect.TypeOf(a)
+	return ta != nil && ta == reflect.TypeOf(b) && ta.Comparable() && a == b
 }
 
 // Context implements Exchange.
@@ -234,7 +255,18 @@ func (w *Web) AdapterConfig() any { return w.o.adapter }
 // session when the user is signed in. For adapters: their session
 // middleware makes the result the request's context.
 func (w *Web) LoadContext(x Exchange) (context.Context, *Session) {
-	st := &requestState{web: w, session: w.load(x)}
+	var st *requestState
+	hx, ok := x.(*httpExchange)
+	switch {
+	case ok && hx.st != nil && hx.st.Context == nil:
+		st = hx.st // allocated with the exchange, not attached yet
+	case ok:
+		st = &requestState{}
+		st.http = httpExchange{w: hx.w, r: hx.r}
+	default:
+		st = &requestState{}
+	}
+	st.web, st.session = w, w.load(x)
 	return st.attach(x.Context()), st.session
 }
 

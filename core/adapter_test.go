@@ -289,3 +289,46 @@ func TestHTTPExchangeHost(t *testing.T) {
 		}
 	}
 }
+
+// wrappedWriter stands for a middleware's own ResponseWriter (compression,
+// logging) put between the session middleware and a guard.
+type wrappedWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *wrappedWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
+
+// The session middleware's Exchange is reused by the guards after it, but
+// only with the same ResponseWriter: a guard behind a middleware that wraps
+// the writer answers through the wrapper.
+func TestExchangeReusedOnlyWithTheSameWriter(t *testing.T) {
+	web, _, _ := adapterWeb(t, nil)
+	var seen *wrappedWriter
+	wrap := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			seen = &wrappedWriter{ResponseWriter: w}
+			next.ServeHTTP(seen, r)
+		})
+	}
+	h := web.Middleware(wrap(web.RequireAuth()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))))
+	req := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized || seen == nil || seen.status != http.StatusUnauthorized {
+		t.Fatalf("status %d, through the wrapper %v; want 401 written through the wrapper", rec.Code, seen)
+	}
+	// A writer of a type that cannot be compared is never compared.
+	type valueWriter struct {
+		http.ResponseWriter
+		tags []string
+	}
+	h = web.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		web.RequireAuth()(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(valueWriter{ResponseWriter: w}, r)
+	}))
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/me", nil))
+	if rec.Code != http.StatusUnauthorized {
+		t.Fatalf("status %d with a non-comparable writer, want 401", rec.Code)
+	}
+}

@@ -115,12 +115,16 @@ func (w *Web) Require(f func(*Session) bool) func(http.Handler) http.Handler {
 func (w *Web) RequireBearer(opts ...VerifyOption) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			var x Exchange
 			st := stateFrom(r.Context())
 			if st == nil || st.web != w {
 				st = &requestState{web: w}
 				r = r.WithContext(st.attach(r.Context()))
+				st.http = httpExchange{w: rw, r: r}
+				x = &st.http
+			} else {
+				x = NewHTTPExchange(rw, r)
 			}
-			x := NewHTTPExchange(rw, r)
 			if d := w.bearer(x, &st.own, opts); d != nil {
 				d.Write(x)
 				return

@@ -78,11 +78,10 @@ func (c *Client) VerifyAccessToken(ctx context.Context, raw string, opts ...Veri
 // ID tokens, or, without those optional claims, by an audience that is only
 // the client ID and no scp or scope claim, which Kinde's access tokens carry.
 func (c *Client) notAccessToken(cl *Claims) string {
-	typ := strings.ToLower(cl.typ)
-	switch {
-	case cl.refresh || strings.Contains(typ, "refresh"):
+	switch typ := cl.typ; {
+	case cl.refresh || containsFold(typ, "refresh"):
 		return "this is a refresh token; send the access token"
-	case typ == "at+jwt" || typ == "application/at+jwt":
+	case strings.EqualFold(typ, "at+jwt") || strings.EqualFold(typ, "application/at+jwt"):
 		return ""
 	case cl.idToken || cl.Nonce != "":
 		return "this is an ID token; send the access token"
@@ -90,6 +89,17 @@ func (c *Client) notAccessToken(cl *Claims) string {
 		return "this is an ID token (its only audience is the client ID); send the access token"
 	}
 	return ""
+}
+
+// containsFold reports whether s contains the lower-case ASCII word sub,
+// ignoring case, without allocating.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // applyVerifyOptions is separate so that the options' pointer does not make

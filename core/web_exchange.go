@@ -40,7 +40,8 @@ type requestState struct {
 
 	web     *Web
 	session *Session
-	own     Session // storage for a session built for this request (bearer tokens)
+	own     Session      // storage for a session built for this request (bearer tokens)
+	http    httpExchange // the request's net/http Exchange, reused by the guards
 }
 
 // attach makes st a child context of parent that answers ctxKey{} with st.
