@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -139,6 +140,48 @@ func BenchmarkRequireBearer(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkResourceServer is BenchmarkRequireBearer for an API-only
+// program: the web layer is kinde.ResourceServer() configured with the
+// domain and the audience alone (what Register(r, kinde.ResourceServer())
+// builds), with the same route, tokens and hot/cold method; its baseline is
+// BenchmarkRequireBearer's. net/http uses web.RequireBearer() without the
+// session middleware, the adapters the middleware and their RequireBearer.
+func BenchmarkResourceServer(b *testing.B) {
+	f := getFixture(b)
+	for _, fe := range frontEnds() {
+		for _, mode := range []string{"hot", "cold"} {
+			tokens, cache := hot(f), 0
+			if mode == "cold" {
+				tokens, cache = cold(f), -1
+			}
+			b.Run(fe.name+"/"+mode, func(b *testing.B) {
+				w := f.resourceServer(b, cache)
+				if fe.fiber != nil {
+					serveFiber(b, fe.fiber(w, guardBearer, true), tokens)
+					return
+				}
+				serve(b, fe.handler(w, guardBearer, true), tokens)
+			})
+		}
+	}
+}
+
+// resourceServer returns the web layer of an API-only program for the
+// fixture. cacheSize < 0 disables the verified-token cache (cold path).
+func (f *fixture) resourceServer(b testing.TB, cacheSize int) *kinde.Web {
+	w, err := kinde.NewWeb(kinde.ResourceServer(), kinde.WithConfig(kinde.Config{
+		Domain: f.srv.URL(), Audience: []string{audience}, TokenCacheSize: cacheSize, Now: f.srv.Now,
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Warm the key set so no benchmark pays for the JWKS fetch.
+	if _, err := w.Client().VerifyAccessToken(context.Background(), f.token); err != nil {
+		b.Fatal(err)
+	}
+	return w
 }
 
 // BenchmarkCookieSession is the session middleware plus RequireAuth in each

@@ -17,6 +17,7 @@ var guards = conformance.Guards[echo.MiddlewareFunc]{
 	RequireAuth: kindeecho.RequireAuth, RequirePermission: kindeecho.RequirePermission,
 	RequireRole: kindeecho.RequireRole, RequireOrg: kindeecho.RequireOrg, RequireFlag: kindeecho.RequireFlag,
 	Require: kindeecho.Require, RequireBearer: kindeecho.RequireBearer,
+	RequireScope: kindeecho.RequireScope, RequirePermissionOrScope: kindeecho.RequirePermissionOrScope,
 }
 
 // TestConformance runs the front-end suite against the Echo adapter.

@@ -66,6 +66,43 @@ func ExampleRequireBearer() {
 	// nobody 401 {"message":"send an access token in the Authorization header: Bearer \u003ctoken\u003e"}
 }
 
+// An API that only checks access tokens is configured with the Kinde
+// domain and its audience alone (KINDE_DOMAIN and KINDE_AUDIENCE in an
+// application). RequireScope authorises machine-to-machine callers by the
+// scopes Kinde granted them; RequirePermissionOrScope lets users with the
+// permission and machines with the scope in alike.
+func ExampleRequireScope() {
+	srv := kindetest.NewServer()
+	defer srv.Close()
+	const api = "https://api.example.com"
+	srv.AddAPI(api, "read:todos", "write:todos")
+	worker := srv.AddClient(kindetest.Client{Type: "m2m", Name: "Nightly report"})
+	if err := srv.AuthorizeM2M(worker.ID, api, "read:todos"); err != nil {
+		log.Fatal(err)
+	}
+
+	e := echo.New()
+	if _, err := kindeecho.Register(e, kinde.ResourceServer(),
+		kinde.WithConfig(kinde.Config{Domain: srv.URL(), Audience: []string{api}})); err != nil {
+		log.Fatal(err)
+	}
+	todos := e.Group("/api/todos", kindeecho.RequireBearer())
+	todos.GET("", func(c *echo.Context) error { return c.NoContent(http.StatusNoContent) },
+		kindeecho.RequirePermissionOrScope("read:todos"))
+	todos.POST("", func(c *echo.Context) error { return c.NoContent(http.StatusCreated) },
+		kindeecho.RequireScope("write:todos"))
+
+	token, err := srv.IssueM2MToken(worker.ID, api)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(call(e, http.MethodGet, "/api/todos", "Bearer "+token.AccessToken))
+	fmt.Println(call(e, http.MethodPost, "/api/todos", "Bearer "+token.AccessToken))
+	// Output:
+	// 204
+	// 403 {"message":"this request needs scopes \"write:todos\""}
+}
+
 // The Config given with WithConfig applies to every guard: here an
 // ErrorHandler answers refusals in the API's own error format.
 func ExampleWithConfig() {

@@ -117,6 +117,21 @@ func RequirePermission(keys ...string) echo.MiddlewareFunc {
 	return guard(kinde.RulePermissions(keys...))
 }
 
+// RequireScope is middleware that refuses, with 403 insufficient_scope
+// naming the scopes, requests whose access token lacks any of scopes: the
+// guard for machine-to-machine callers, whose tokens carry scopes (scp,
+// scope), not permissions. It follows RequireBearer, e.g. api.POST("/todos",
+// createTodo, kindeecho.RequireScope("write:todos")).
+func RequireScope(scopes ...string) echo.MiddlewareFunc { return guard(kinde.RuleScopes(scopes...)) }
+
+// RequirePermissionOrScope is middleware that refuses, with 403, requests
+// for which any of keys is neither a permission of the user nor a scope of
+// the token: for APIs called by users (permissions) and machines (scopes)
+// alike.
+func RequirePermissionOrScope(keys ...string) echo.MiddlewareFunc {
+	return guard(kinde.RulePermissionsOrScopes(keys...))
+}
+
 // RequireRole is middleware that refuses users lacking any role in keys.
 func RequireRole(keys ...string) echo.MiddlewareFunc { return guard(kinde.RuleRoles(keys...)) }
 
@@ -221,7 +236,7 @@ func httpError(d *kinde.Denial) error {
 // without the session middleware.
 func logNoMiddleware(c *echo.Context) {
 	slog.Default().ErrorContext(c.Request().Context(),
-		"kindeecho: a guard runs without the session middleware, so it answers 500: call kindeecho.Register(e) (or e.Use(kindeecho.Middleware(web))) on the Echo instance that serves this route",
+		"kindeecho: a guard runs without the session middleware, so it answers 500: call kindeecho.Register(e) (kindeecho.Register(e, kinde.ResourceServer()) in an API that only checks access tokens), or e.Use(kindeecho.Middleware(web)), on the Echo instance that serves this route",
 		"method", c.Request().Method, "route", c.Path())
 }
 

@@ -200,30 +200,60 @@ func TestContextKey(t *testing.T) {
 
 // A guard without the session middleware answers 500 through the
 // HTTPErrorHandler and logs the fix once, at Error level; it never panics.
+// This holds for RequireBearer in an API that only checks tokens too: the
+// package-level guards cannot know at startup that the middleware is
+// missing (DECISIONS.md, "Guards and error handling").
 func TestGuardWithoutMiddleware(t *testing.T) {
-	var logs bytes.Buffer
-	defer setDefaultLogger(slog.New(slog.NewTextHandler(&logs, nil)))()
+	srv := kindetest.Start(t)
+	const api = "https://api.example.com"
+	srv.AddAPI(api, "read:todos", "write:todos")
+	m2m := srv.AddClient(kindetest.Client{Type: "m2m"})
+	if err := srv.AuthorizeM2M(m2m.ID, api, "read:todos", "write:todos"); err != nil {
+		t.Fatal(err)
+	}
+	token, err := srv.IssueM2MToken(m2m.ID, api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		guard echo.MiddlewareFunc
+	}{
+		{"RequireAuth", kindeecho.RequireAuth()},
+		{"RequireBearer without Register", kindeecho.RequireBearer()},
+		{"RequireScope", kindeecho.RequireScope("write:todos")},
+		{"RequirePermissionOrScope", kindeecho.RequirePermissionOrScope("read:todos")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			defer setDefaultLogger(slog.New(slog.NewTextHandler(&logs, nil)))()
 
-	e := newEcho()
-	var got []error
-	e.HTTPErrorHandler = func(c *echo.Context, err error) {
-		got = append(got, err)
-		echo.DefaultHTTPErrorHandler(false)(c, err)
-	}
-	e.GET("/reports", ok, kindeecho.RequireAuth())
-	for range 3 {
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/reports", nil))
-		if rec.Code != http.StatusInternalServerError {
-			t.Errorf("status %d, want 500", rec.Code)
-		}
-	}
-	var d *kinde.Denial
-	if len(got) != 3 || !errors.As(got[0], &d) || d.Unwrap() == nil {
-		t.Errorf("HTTPErrorHandler got %v", got)
-	}
-	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 || !strings.Contains(logs.String(), "kindeecho.Register") {
-		t.Errorf("logged %d errors, want 1 naming kindeecho.Register:\n%s", n, logs.String())
+			e := newEcho()
+			var got []error
+			e.HTTPErrorHandler = func(c *echo.Context, err error) {
+				got = append(got, err)
+				echo.DefaultHTTPErrorHandler(false)(c, err)
+			}
+			e.GET("/reports", ok, tt.guard)
+			for range 3 {
+				req := httptest.NewRequest(http.MethodGet, "/reports", nil)
+				req.Header.Set(echo.HeaderAuthorization, "Bearer "+token.AccessToken)
+				rec := httptest.NewRecorder()
+				e.ServeHTTP(rec, req)
+				if rec.Code != http.StatusInternalServerError {
+					t.Errorf("status %d, want 500", rec.Code)
+				}
+			}
+			var d *kinde.Denial
+			if len(got) != 3 || !errors.As(got[0], &d) || d.Unwrap() == nil {
+				t.Errorf("HTTPErrorHandler got %v", got)
+			}
+			out := logs.String()
+			if n := strings.Count(out, "level=ERROR"); n != 1 || !strings.Contains(out, "kindeecho.Register(e)") ||
+				!strings.Contains(out, "kinde.ResourceServer()") {
+				t.Errorf("logged %d errors, want 1 naming kindeecho.Register and kinde.ResourceServer():\n%s", n, out)
+			}
+		})
 	}
 }
 

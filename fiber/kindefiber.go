@@ -118,6 +118,20 @@ func RequireAuth() fiber.Handler { return guard(kinde.RuleSignedIn()) }
 // kindefiber.RequirePermission("admin:read"), admin).
 func RequirePermission(keys ...string) fiber.Handler { return guard(kinde.RulePermissions(keys...)) }
 
+// RequireScope is a handler that refuses, with 403 insufficient_scope naming
+// the scopes, requests whose access token lacks any of scopes: the guard for
+// machine-to-machine callers, whose tokens carry scopes (scp, scope), not
+// permissions. It follows RequireBearer, e.g. api.Post("/todos",
+// kindefiber.RequireScope("write:todos"), createTodo).
+func RequireScope(scopes ...string) fiber.Handler { return guard(kinde.RuleScopes(scopes...)) }
+
+// RequirePermissionOrScope is a handler that refuses, with 403, requests for
+// which any of keys is neither a permission of the user nor a scope of the
+// token: for APIs called by users (permissions) and machines (scopes) alike.
+func RequirePermissionOrScope(keys ...string) fiber.Handler {
+	return guard(kinde.RulePermissionsOrScopes(keys...))
+}
+
 // RequireRole is a handler that refuses users lacking any role in keys.
 func RequireRole(keys ...string) fiber.Handler { return guard(kinde.RuleRoles(keys...)) }
 
@@ -232,7 +246,7 @@ func fiberError(d *kinde.Denial) error {
 // without the session middleware.
 func logNoMiddleware(c *fiber.Ctx) {
 	slog.Default().ErrorContext(c.UserContext(),
-		"kindefiber: a guard runs without the session middleware, so it answers 500: call kindefiber.Register(app) (or app.Use(kindefiber.Middleware(web))) before adding this route: Fiber runs handlers in the order they were added",
+		"kindefiber: a guard runs without the session middleware, so it answers 500: call kindefiber.Register(app) (kindefiber.Register(app, kinde.ResourceServer()) in an API that only checks access tokens), or app.Use(kindefiber.Middleware(web)), before adding this route: Fiber runs handlers in the order they were added",
 		"method", c.Route().Method, "route", c.Route().Path)
 }
 

@@ -226,28 +226,68 @@ func TestContextKey(t *testing.T) {
 }
 
 // A guard without the session middleware answers 500 through the app's
-// ErrorHandler and logs the fix once, at Error level; it never panics.
+// ErrorHandler and logs the fix once, at Error level; it never panics. This
+// holds for RequireBearer in an API that only checks tokens too: the
+// package-level guards cannot know at startup that the middleware is
+// missing (DECISIONS.md, "Guards and error handling").
 func TestGuardWithoutMiddleware(t *testing.T) {
-	var logs bytes.Buffer
-	defer setDefaultLogger(slog.New(slog.NewTextHandler(&logs, nil)))()
+	srv := kindetest.Start(t)
+	const api = "https://api.example.com"
+	srv.AddAPI(api, "read:todos", "write:todos")
+	m2m := srv.AddClient(kindetest.Client{Type: "m2m"})
+	if err := srv.AuthorizeM2M(m2m.ID, api, "read:todos", "write:todos"); err != nil {
+		t.Fatal(err)
+	}
+	token, err := srv.IssueM2MToken(m2m.ID, api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		guard fiber.Handler
+		// registerAfter calls Register(app, kinde.ResourceServer()) after
+		// adding the route: Fiber runs handlers in the order they were added.
+		registerAfter bool
+	}{
+		{"RequireAuth", kindefiber.RequireAuth(), false},
+		{"RequireBearer without Register", kindefiber.RequireBearer(), false},
+		{"RequireBearer on a route added before Register", kindefiber.RequireBearer(), true},
+		{"RequireScope", kindefiber.RequireScope("write:todos"), false},
+		{"RequirePermissionOrScope", kindefiber.RequirePermissionOrScope("read:todos"), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			defer setDefaultLogger(slog.New(slog.NewTextHandler(&logs, nil)))()
 
-	var got []error
-	app := newApp(func(c *fiber.Ctx, err error) error {
-		got = append(got, err)
-		return fiber.DefaultErrorHandler(c, err)
-	})
-	app.Get("/reports", kindefiber.RequireAuth(), ok)
-	for range 3 {
-		if a := do(t, app, httptest.NewRequest(fiber.MethodGet, "/reports", nil)); a.status != http.StatusInternalServerError {
-			t.Errorf("status %d, want 500", a.status)
-		}
-	}
-	var d *kinde.Denial
-	if len(got) != 3 || !errors.As(got[0], &d) || d.Unwrap() == nil {
-		t.Errorf("ErrorHandler got %v", got)
-	}
-	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 || !strings.Contains(logs.String(), "kindefiber.Register") {
-		t.Errorf("logged %d errors, want 1 naming kindefiber.Register:\n%s", n, logs.String())
+			var got []error
+			app := newApp(func(c *fiber.Ctx, err error) error {
+				got = append(got, err)
+				return fiber.DefaultErrorHandler(c, err)
+			})
+			app.Get("/reports", tt.guard, ok)
+			if tt.registerAfter {
+				if _, err := kindefiber.Register(app, kinde.ResourceServer(),
+					kinde.WithConfig(kinde.Config{Domain: srv.URL(), Audience: []string{api}})); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 3 {
+				req := httptest.NewRequest(fiber.MethodGet, "/reports", nil)
+				req.Header.Set(fiber.HeaderAuthorization, "Bearer "+token.AccessToken)
+				if a := do(t, app, req); a.status != http.StatusInternalServerError {
+					t.Errorf("status %d, want 500", a.status)
+				}
+			}
+			var d *kinde.Denial
+			if len(got) != 3 || !errors.As(got[0], &d) || d.Unwrap() == nil {
+				t.Errorf("ErrorHandler got %v", got)
+			}
+			out := logs.String()
+			if n := strings.Count(out, "level=ERROR"); n != 1 || !strings.Contains(out, "kindefiber.Register(app)") ||
+				!strings.Contains(out, "kinde.ResourceServer()") {
+				t.Errorf("logged %d errors, want 1 naming kindefiber.Register and kinde.ResourceServer():\n%s", n, out)
+			}
+		})
 	}
 }
 

@@ -17,6 +17,7 @@ var guards = conformance.Guards[fiber.Handler]{
 	RequireAuth: kindefiber.RequireAuth, RequirePermission: kindefiber.RequirePermission,
 	RequireRole: kindefiber.RequireRole, RequireOrg: kindefiber.RequireOrg, RequireFlag: kindefiber.RequireFlag,
 	Require: kindefiber.Require, RequireBearer: kindefiber.RequireBearer,
+	RequireScope: kindefiber.RequireScope, RequirePermissionOrScope: kindefiber.RequirePermissionOrScope,
 }
 
 // TestConformance runs the front-end suite against the Fiber v3 adapter.

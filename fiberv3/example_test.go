@@ -67,6 +67,45 @@ func ExampleRequireBearer() {
 	// nobody 401 send an access token in the Authorization header: Bearer <token>
 }
 
+// An API that only checks access tokens is configured with the Kinde
+// domain and its audience alone (KINDE_DOMAIN and KINDE_AUDIENCE in an
+// application). RequireScope authorises machine-to-machine callers by the
+// scopes Kinde granted them; RequirePermissionOrScope lets users with the
+// permission and machines with the scope in alike.
+func ExampleRequireScope() {
+	srv := kindetest.NewServer()
+	defer srv.Close()
+	const api = "https://api.example.com"
+	srv.AddAPI(api, "read:todos", "write:todos")
+	worker := srv.AddClient(kindetest.Client{Type: "m2m", Name: "Nightly report"})
+	if err := srv.AuthorizeM2M(worker.ID, api, "read:todos"); err != nil {
+		log.Fatal(err)
+	}
+
+	app := fiber.New()
+	if _, err := kindefiber.Register(app, kinde.ResourceServer(),
+		kinde.WithConfig(kinde.Config{Domain: srv.URL(), Audience: []string{api}})); err != nil {
+		log.Fatal(err)
+	}
+	todos := app.Group("/api/todos", kindefiber.RequireBearer())
+	todos.Get("", kindefiber.RequirePermissionOrScope("read:todos"), func(c fiber.Ctx) error {
+		return c.SendStatus(fiber.StatusNoContent)
+	})
+	todos.Post("", kindefiber.RequireScope("write:todos"), func(c fiber.Ctx) error {
+		return c.SendStatus(fiber.StatusCreated)
+	})
+
+	token, err := srv.IssueM2MToken(worker.ID, api)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(call(app, fiber.MethodGet, "/api/todos", "Bearer "+token.AccessToken))
+	fmt.Println(call(app, fiber.MethodPost, "/api/todos", "Bearer "+token.AccessToken))
+	// Output:
+	// 204
+	// 403 this request needs scopes "write:todos"
+}
+
 // The Config given with WithConfig applies to every guard: here an
 // ErrorHandler answers refusals in the API's own error format.
 func ExampleWithConfig() {

@@ -23,6 +23,7 @@ var guards = conformance.Guards[gin.HandlerFunc]{
 	RequireAuth: kindegin.RequireAuth, RequirePermission: kindegin.RequirePermission,
 	RequireRole: kindegin.RequireRole, RequireOrg: kindegin.RequireOrg, RequireFlag: kindegin.RequireFlag,
 	Require: kindegin.Require, RequireBearer: kindegin.RequireBearer,
+	RequireScope: kindegin.RequireScope, RequirePermissionOrScope: kindegin.RequirePermissionOrScope,
 }
 
 // TestConformance runs the front-end suite against the Gin adapter.

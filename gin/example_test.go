@@ -65,6 +65,41 @@ func ExampleRequireBearer() {
 	// Bob 403 {"error":"forbidden","error_description":"this request needs permissions \"delete:todos\""}
 }
 
+// An API that only checks access tokens is configured with the Kinde
+// domain and its audience alone (KINDE_DOMAIN and KINDE_AUDIENCE in an
+// application). RequireScope authorises machine-to-machine callers by the
+// scopes Kinde granted them; RequirePermissionOrScope lets users with the
+// permission and machines with the scope in alike.
+func ExampleRequireScope() {
+	srv := kindetest.NewServer()
+	defer srv.Close()
+	const api = "https://api.example.com"
+	srv.AddAPI(api, "read:todos", "write:todos")
+	worker := srv.AddClient(kindetest.Client{Type: "m2m", Name: "Nightly report"})
+	if err := srv.AuthorizeM2M(worker.ID, api, "read:todos"); err != nil {
+		log.Fatal(err)
+	}
+
+	r := gin.New()
+	if _, err := kindegin.Register(r, kinde.ResourceServer(),
+		kinde.WithConfig(kinde.Config{Domain: srv.URL(), Audience: []string{api}})); err != nil {
+		log.Fatal(err)
+	}
+	todos := r.Group("/api/todos", kindegin.RequireBearer())
+	todos.GET("", kindegin.RequirePermissionOrScope("read:todos"), func(c *gin.Context) { c.Status(http.StatusNoContent) })
+	todos.POST("", kindegin.RequireScope("write:todos"), func(c *gin.Context) { c.Status(http.StatusCreated) })
+
+	token, err := srv.IssueM2MToken(worker.ID, api)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(call(r, http.MethodGet, "/api/todos", "Bearer "+token.AccessToken))
+	fmt.Println(call(r, http.MethodPost, "/api/todos", "Bearer "+token.AccessToken))
+	// Output:
+	// 204
+	// 403 {"error":"forbidden","error_description":"this request needs scopes \"write:todos\""}
+}
+
 // The Config given with WithConfig applies to every guard: here an
 // ErrorHandler answers refusals in the API's own error format.
 func ExampleWithConfig() {

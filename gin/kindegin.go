@@ -103,6 +103,21 @@ func RequirePermission(keys ...string) gin.HandlerFunc {
 	return guard(kinde.RulePermissions(keys...))
 }
 
+// RequireScope returns a handler that refuses, with 403 insufficient_scope
+// naming the scopes, requests whose access token lacks any of scopes: the
+// guard for machine-to-machine callers, whose tokens carry scopes (scp,
+// scope), not permissions. It follows RequireBearer, e.g. api.POST("/todos",
+// kindegin.RequireScope("write:todos"), createTodo).
+func RequireScope(scopes ...string) gin.HandlerFunc { return guard(kinde.RuleScopes(scopes...)) }
+
+// RequirePermissionOrScope returns a handler that refuses, with 403,
+// requests for which any of keys is neither a permission of the user nor a
+// scope of the token: for APIs called by users (permissions) and machines
+// (scopes) alike.
+func RequirePermissionOrScope(keys ...string) gin.HandlerFunc {
+	return guard(kinde.RulePermissionsOrScopes(keys...))
+}
+
 // RequireRole returns a handler that refuses users lacking any role in
 // keys.
 func RequireRole(keys ...string) gin.HandlerFunc { return guard(kinde.RuleRoles(keys...)) }
@@ -196,7 +211,7 @@ func refuse(c *gin.Context, x kinde.Exchange, d *kinde.Denial, once *sync.Once) 
 // without the session middleware.
 func logNoMiddleware(c *gin.Context) {
 	slog.Default().ErrorContext(c.Request.Context(),
-		"kindegin: a guard runs without the session middleware, so it answers 500: call kindegin.Register(r) (or r.Use(kindegin.Middleware(web))) before adding this route: Gin applies middleware only to the routes added after it",
+		"kindegin: a guard runs without the session middleware, so it answers 500: call kindegin.Register(r) (kindegin.Register(r, kinde.ResourceServer()) in an API that only checks access tokens), or r.Use(kindegin.Middleware(web)), before adding this route: Gin applies middleware only to the routes added after it",
 		"method", c.Request.Method, "route", c.FullPath())
 }
 

@@ -163,31 +163,71 @@ func TestContextKey(t *testing.T) {
 }
 
 // A guard without the session middleware answers 500, records the reason
-// in c.Errors and logs the fix once, at Error level; it never panics.
+// in c.Errors and logs the fix once, at Error level; it never panics. This
+// holds for RequireBearer in an API that only checks tokens too: the
+// package-level guards cannot know at startup that the middleware is
+// missing (DECISIONS.md, "Guards and error handling").
 func TestGuardWithoutMiddleware(t *testing.T) {
-	var logs bytes.Buffer
-	defer setDefaultLogger(slog.New(slog.NewTextHandler(&logs, nil)))()
+	srv := kindetest.Start(t)
+	const api = "https://api.example.com"
+	srv.AddAPI(api, "read:todos", "write:todos")
+	m2m := srv.AddClient(kindetest.Client{Type: "m2m"})
+	if err := srv.AuthorizeM2M(m2m.ID, api, "read:todos", "write:todos"); err != nil {
+		t.Fatal(err)
+	}
+	token, err := srv.IssueM2MToken(m2m.ID, api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		guard gin.HandlerFunc
+		// registerAfter calls Register(r, kinde.ResourceServer()) after
+		// adding the route: Gin does not apply it to that route.
+		registerAfter bool
+	}{
+		{"RequireAuth", kindegin.RequireAuth(), false},
+		{"RequireBearer without Register", kindegin.RequireBearer(), false},
+		{"RequireBearer on a route added before Register", kindegin.RequireBearer(), true},
+		{"RequireScope", kindegin.RequireScope("write:todos"), false},
+		{"RequirePermissionOrScope", kindegin.RequirePermissionOrScope("read:todos"), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			defer setDefaultLogger(slog.New(slog.NewTextHandler(&logs, nil)))()
 
-	r := gin.New()
-	var recorded []*gin.Error
-	r.Use(func(c *gin.Context) {
-		c.Next()
-		recorded = append(recorded, c.Errors...)
-	})
-	r.GET("/reports", kindegin.RequireAuth(), ok)
-	for range 3 {
-		rec := httptest.NewRecorder()
-		r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/reports", nil))
-		if rec.Code != http.StatusInternalServerError {
-			t.Errorf("status %d, want 500", rec.Code)
-		}
-	}
-	var d *kinde.Denial
-	if len(recorded) != 3 || !errors.As(recorded[0].Err, &d) || d.Unwrap() == nil {
-		t.Errorf("c.Errors %v", recorded)
-	}
-	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 || !strings.Contains(logs.String(), "kindegin.Register") {
-		t.Errorf("logged %d errors, want 1 naming kindegin.Register:\n%s", n, logs.String())
+			r := gin.New()
+			var recorded []*gin.Error
+			r.Use(func(c *gin.Context) {
+				c.Next()
+				recorded = append(recorded, c.Errors...)
+			})
+			r.GET("/reports", tt.guard, ok)
+			if tt.registerAfter {
+				if _, err := kindegin.Register(r, kinde.ResourceServer(),
+					kinde.WithConfig(kinde.Config{Domain: srv.URL(), Audience: []string{api}})); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 3 {
+				req := httptest.NewRequest(http.MethodGet, "/reports", nil)
+				req.Header.Set("Authorization", "Bearer "+token.AccessToken)
+				rec := httptest.NewRecorder()
+				r.ServeHTTP(rec, req)
+				if rec.Code != http.StatusInternalServerError {
+					t.Errorf("status %d, want 500", rec.Code)
+				}
+			}
+			var d *kinde.Denial
+			if len(recorded) != 3 || !errors.As(recorded[0].Err, &d) || d.Unwrap() == nil {
+				t.Errorf("c.Errors %v", recorded)
+			}
+			out := logs.String()
+			if n := strings.Count(out, "level=ERROR"); n != 1 || !strings.Contains(out, "kindegin.Register(r)") ||
+				!strings.Contains(out, "kinde.ResourceServer()") {
+				t.Errorf("logged %d errors, want 1 naming kindegin.Register and kinde.ResourceServer():\n%s", n, out)
+			}
+		})
 	}
 }
 

@@ -100,7 +100,8 @@ func TestAdaptersExportTheSameNames(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"Register", "Middleware", "SessionFrom", "RequireAuth", "RequirePermission",
-		"RequireRole", "RequireOrg", "RequireFlag", "Require", "RequireBearer", "ContextKey", "Config", "WithConfig"} {
+		"RequireRole", "RequireOrg", "RequireFlag", "Require", "RequireBearer", "RequireScope", "RequirePermissionOrScope",
+		"ContextKey", "Config", "WithConfig"} {
 		if !slices.Contains(want, name) {
 			t.Errorf("the adapters do not export %s", name)
 		}

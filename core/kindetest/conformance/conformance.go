@@ -18,6 +18,14 @@
 //	PathAPI        RequireBearer(kinde.VerifyAudience(Audience)), then RequirePermission(APIPermission)
 //	PathKey        no guard; the session is read under the front end's context key
 //	PathAPIKey     RequireBearer(kinde.VerifyAudience(Audience)); the session is read under the key
+//	PathBearer     RequireBearer(): the configured audience
+//	PathScope      RequireBearer(), then RequireScope(Scope)
+//	PathMixed      RequireBearer(), then RequirePermissionOrScope(APIPermission)
+//	PathScopeAlone RequireScope(Scope), with no RequireBearer before it
+//
+// The scenarios named "api: …" ask for an API-only program: their Options
+// start with kinde.ResourceServer() and configure only the Kinde domain and
+// the audience, so Register mounts no sign-in routes, only the middleware.
 //
 // Refusals the guards hand to the framework's error handling as errors
 // (Echo, Fiber) must be rendered as the web layer's own answers (each
@@ -50,6 +58,11 @@ const (
 	PathAPI       = "/api/todos"
 	PathKey       = "/key"
 	PathAPIKey    = "/api/key"
+
+	PathBearer     = "/api/bearer"
+	PathScope      = "/api/scope"
+	PathMixed      = "/api/mixed"
+	PathScopeAlone = "/scope"
 )
 
 // What the guards of the application under test require.
@@ -64,8 +77,13 @@ const (
 	Flag = "beta"
 	// Audience is the audience bearer tokens must carry on PathAPI.
 	Audience = "https://todos.example.com/api"
-	// APIPermission is required on PathAPI after the bearer token.
+	// APIPermission is required on PathAPI after the bearer token, and on
+	// PathMixed as a user permission or a machine scope.
 	APIPermission = "read:todos"
+	// Scope is the scope of Audience required on PathScope and
+	// PathScopeAlone: machine callers are granted it, user tokens never
+	// carry it.
+	Scope = "write:todos"
 )
 
 // Custom is the rule of PathCustom: the user's email is at acme.test.
@@ -81,16 +99,24 @@ type Me struct {
 	OrgCode     string   `json:"org_code,omitempty"`
 	Permissions []string `json:"permissions,omitempty"`
 	Roles       []string `json:"roles,omitempty"`
+	// ClientID and Scopes describe a machine caller (an access token
+	// without a user): its application (azp) and the scopes it was granted.
+	ClientID string   `json:"client_id,omitempty"`
+	Scopes   []string `json:"scopes,omitempty"`
 }
 
-// MeOf describes s (nil for an anonymous request), with sorted permissions
-// and roles.
+// MeOf describes s (nil for an anonymous request), with sorted permissions,
+// roles and scopes.
 func MeOf(s *kinde.Session) Me {
 	if s == nil {
 		return Me{}
 	}
 	u := s.User()
 	m := Me{SignedIn: true, UserID: u.ID, Email: u.Email, OrgCode: s.Organization().Code}
+	if a := s.AccessClaims(); u.ID == "" && a != nil {
+		m.ClientID = a.AuthorizedParty
+		m.Scopes = slices.Sorted(slices.Values(s.Scopes()))
+	}
 	m.Permissions = slices.Sorted(slices.Values(s.Permissions().Keys))
 	for _, r := range s.Roles() {
 		m.Roles = append(m.Roles, r.Key)
@@ -106,7 +132,8 @@ type App struct {
 	// Options configure the web layer: pass them to the adapter's Register
 	// (or to kinde.NewWeb). When Options is nil the application must be
 	// configured from the KINDE_* environment variables, as Register and
-	// kinde.NewWeb are without options.
+	// kinde.NewWeb are without options; an API-only program configured
+	// from them gets only kinde.ResourceServer().
 	Options []kinde.WebOption
 	// Refusals says how the application's error handling treats the
 	// refusals (400, 401, 403) the guards hand to it.
@@ -157,6 +184,9 @@ type Guards[H any] struct {
 	RequireFlag       func(code string) H
 	Require           func(f func(*kinde.Session) bool) H
 	RequireBearer     func(opts ...kinde.VerifyOption) H
+
+	RequireScope             func(scopes ...string) H
+	RequirePermissionOrScope func(keys ...string) H
 }
 
 // Mount adds the suite's routes with route, which must add a GET route for
@@ -175,6 +205,10 @@ func Mount[H any](g Guards[H], route func(path string, fromKey bool, guards ...H
 	route(PathAPI, false, g.RequireBearer(kinde.VerifyAudience(Audience)), g.RequirePermission(APIPermission))
 	route(PathKey, true)
 	route(PathAPIKey, true, g.RequireBearer(kinde.VerifyAudience(Audience)))
+	route(PathBearer, false, g.RequireBearer())
+	route(PathScope, false, g.RequireBearer(), g.RequireScope(Scope))
+	route(PathMixed, false, g.RequireBearer(), g.RequirePermissionOrScope(APIPermission))
+	route(PathScopeAlone, false, g.RequireScope(Scope))
 }
 
 // NetHTTP is the Start of core's net/http front end: Web.Handler for the
@@ -199,7 +233,7 @@ func NetHTTP(t *testing.T, app App) {
 	})
 	g := Guards[func(http.Handler) http.Handler]{RequireAuth: web.RequireAuth, RequirePermission: web.RequirePermission,
 		RequireRole: web.RequireRole, RequireOrg: web.RequireOrg, RequireFlag: web.RequireFlag, Require: web.Require,
-		RequireBearer: web.RequireBearer}
+		RequireBearer: web.RequireBearer, RequireScope: web.RequireScope, RequirePermissionOrScope: web.RequirePermissionOrScope}
 	Mount(g, func(path string, _ bool, guards ...func(http.Handler) http.Handler) {
 		var h http.Handler = me
 		for _, guard := range slices.Backward(guards) {

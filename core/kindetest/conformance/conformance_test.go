@@ -16,8 +16,8 @@ func TestNetHTTP(t *testing.T) {
 // TestScenarios keeps the suite from shrinking unnoticed: every front end
 // runs at least these scenarios.
 func TestScenarios(t *testing.T) {
-	if n := conformance.Scenarios(); n < 44 {
-		t.Errorf("%d scenarios, want at least 44", n)
+	if n := conformance.Scenarios(); n < 60 {
+		t.Errorf("%d scenarios, want at least 60", n)
 	}
 }
 

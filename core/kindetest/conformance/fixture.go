@@ -32,6 +32,12 @@ type fixture struct {
 	alice kindetest.User // admin of Acme, member of Globex, flag on
 	bob   kindetest.User // member of Acme
 	carol kindetest.User // in Acme without a role
+
+	// API-only scenarios (setupAPI): machine-to-machine applications
+	// authorized for Audience, and what the application logs.
+	reader kindetest.Client // scope APIPermission
+	writer kindetest.Client // scopes APIPermission and Scope
+	logs   *logBuffer
 }
 
 // setup starts the emulator and the application. paths are the routes of
