@@ -226,7 +226,10 @@ func TestAPIsAndMachineApplications(t *testing.T) {
 	user := httpGet(t, devURL)
 
 	// The default management application is not authorized for the API, as
-	// in Kinde, where each application is authorized for each API.
+	// in Kinde, where each application is authorized for each API and a
+	// request for another audience fails (docs.kinde.com
+	// machine-to-machine-applications/about-m2m/authenticate-with-m2m;
+	// unauthorized_client per troubleshoot-m2m-token-errors).
 	mgmt, err := kinde.New(kinde.Config{Domain: e.url, ManagementClientID: value(t, e.out, "KINDE_MANAGEMENT_CLIENT_ID="),
 		ManagementClientSecret: value(t, e.out, "KINDE_MANAGEMENT_CLIENT_SECRET=")})
 	if err != nil {
