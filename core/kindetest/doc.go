@@ -27,7 +27,8 @@
 // grants), /oauth2/device/auth and /device, /oauth2/v2/user_profile,
 // /oauth2/introspect, /oauth2/revoke, /logout, /account_api/v1/... and
 // /api/v1/... (users, organizations, organization users and roles, roles,
-// permissions, feature flags).
+// permissions, feature flags). WithDevTokens adds GET /dev/token, which is
+// not Kinde's: it hands out a user's access token for trying an API locally.
 //
 // Choices where Kinde's behaviour is not documented:
 //   - An authorize request with org_code for an org the user does not belong

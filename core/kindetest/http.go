@@ -68,6 +68,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /portal_redirect", s.handlePortalRedirect)
 	mux.Handle("/account_api/", s.accountRouter())
 	mux.Handle("/api/", s.managementRouter())
+	if s.cfg.devTokens {
+		mux.HandleFunc("GET "+DevTokenPath, s.handleDevToken)
+	}
 	return s.withFaults(mux)
 }
 

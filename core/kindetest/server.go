@@ -50,6 +50,7 @@ type config struct {
 	logger         *slog.Logger
 	now            time.Time
 	deviceInterval time.Duration
+	devTokens      bool // WithDevTokens
 }
 
 // WithDeviceInterval sets the polling interval the device authorization

@@ -90,10 +90,13 @@ var (
 
 // accessToken signs email in at the app's emulator the way a client
 // application would (authorization code with PKCE, to the app's allowed
-// callback URL) and returns the access token. An email the emulator does
-// not know signs up.
+// callback URL, asking for the API's audience) and returns the access
+// token. An email the emulator does not know signs up.
 func accessToken(t *testing.T, app *runningApp, email string) string {
 	t.Helper()
+	if app.audience == "" {
+		t.Fatalf("%s printed no API audience", app.dir)
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	client, err := kinde.New(kinde.Config{
@@ -101,6 +104,7 @@ func accessToken(t *testing.T, app *runningApp, email string) string {
 		ClientID:     kindetest.DefaultClientID,
 		ClientSecret: kindetest.DefaultClientSecret,
 		RedirectURL:  app.url + kinde.DefaultPaths().Callback,
+		Audience:     []string{app.audience},
 	})
 	if err != nil {
 		t.Fatal(err)

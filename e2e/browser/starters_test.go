@@ -50,6 +50,7 @@ type runningApp struct {
 	starter
 	url      string // http://127.0.0.1:PORT
 	emulator string // the emulator's issuer URL
+	audience string // the todo API's audience, which its tokens need
 }
 
 // repoRoot returns the repository root (the folder with go.work).
@@ -68,6 +69,7 @@ func repoRoot(t *testing.T) string {
 var (
 	listeningRE = regexp.MustCompile(`starter listening on (http://127\.0\.0\.1:\d+)`)
 	emulatorRE  = regexp.MustCompile(`built-in emulator at (http://127\.0\.0\.1:\d+)`)
+	audienceRE  = regexp.MustCompile(`API audience: ([^;\s]+)`)
 )
 
 // startStarter builds examples/<dir> into bin, as `go run ./examples/<dir>`
@@ -136,6 +138,9 @@ func readOutput(r io.Reader, out *lockedBuffer, s starter, ready chan<- *running
 		out.WriteString(line + "\n")
 		if m := emulatorRE.FindStringSubmatch(line); m != nil {
 			app.emulator = m[1]
+		}
+		if m := audienceRE.FindStringSubmatch(line); m != nil {
+			app.audience = m[1]
 		}
 		if m := listeningRE.FindStringSubmatch(line); m != nil && app.emulator != "" {
 			app.url = m[1]

@@ -24,6 +24,11 @@ type Kinde struct {
 	demo     kindetest.Demo
 }
 
+// DemoAudience is the audience of the todo API in the emulator: the app asks
+// for it at sign-in and /api/todos accepts only access tokens issued for it.
+// With real Kinde, KINDE_AUDIENCE names your API (Settings > APIs).
+const DemoAudience = "https://api.example.com"
+
 // DemoUser is a user of the emulator's demo data, listed on the home page.
 type DemoUser struct {
 	Email, Name, Role, Can string
@@ -37,8 +42,11 @@ type DemoUser struct {
 // KINDE_POST_LOGOUT_REDIRECT_URL to appURL + /. Register both in Kinde.
 //
 // Without KINDE_DOMAIN it starts the emulator on a free loopback port, fills
-// it with the demo data (Alice is an admin, Bob a member), allows the app's
-// callback and sign-out URLs, and configures the SDK for it. Close stops it.
+// it with the demo data (Alice is an admin, Bob a member), registers the todo
+// API (DemoAudience, unless KINDE_AUDIENCE names another), allows the app's
+// callback and sign-out URLs, and configures the SDK for it. Its dev token
+// endpoint, which Kinde does not have, hands out access tokens for the API
+// (see TokenURL). Close stops it.
 func DevKinde(appURL string) (*Kinde, error) {
 	cfg := kinde.ConfigFromEnv()
 	if cfg.RedirectURL == "" {
@@ -54,8 +62,14 @@ func DevKinde(appURL string) (*Kinde, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start the Kinde emulator: %w", err)
 	}
-	emu := kindetest.New(kindetest.WithIssuer("http://" + ln.Addr().String()))
+	emu := kindetest.New(kindetest.WithIssuer("http://"+ln.Addr().String()), kindetest.WithDevTokens(true))
 	k := &Kinde{emulator: emu, demo: emu.SeedDemo()}
+	if len(cfg.Audience) == 0 {
+		cfg.Audience = []string{DemoAudience}
+	}
+	for _, aud := range cfg.Audience {
+		emu.AddAPI(aud)
+	}
 	emu.AllowRedirectURI(kindetest.DefaultClientID, cfg.RedirectURL)
 	emu.AllowLogoutURI(kindetest.DefaultClientID, cfg.PostLogoutRedirectURL)
 	cfg.Domain = emu.URL()
@@ -95,6 +109,27 @@ func (k *Kinde) DemoUsers() []DemoUser {
 	}
 }
 
+// Audience returns the API audience the app's access tokens are issued for
+// and /api/todos accepts; "" when none is configured (then every access token
+// of the Kinde domain passes).
+func (k *Kinde) Audience() string {
+	if len(k.Config.Audience) == 0 {
+		return ""
+	}
+	return k.Config.Audience[0]
+}
+
+// TokenURL returns the URL of the emulator's dev token endpoint for the user
+// with email, signed in to orgCode ("" for the default), and Audience: a GET
+// answers an access token for the todo API. It exists only in the emulator:
+// "" with real Kinde.
+func (k *Kinde) TokenURL(email, orgCode string) string {
+	if !k.Emulated() {
+		return ""
+	}
+	return k.emulator.DevTokenURL(email, k.Audience(), orgCode)
+}
+
 // PrintHelp writes which Kinde is used and how to sign in.
 func (k *Kinde) PrintHelp(w io.Writer, appURL string) {
 	if !k.Emulated() {
@@ -104,6 +139,11 @@ func (k *Kinde) PrintHelp(w io.Writer, appURL string) {
 		if u, err := url.Parse(k.Config.RedirectURL); err == nil && u.Scheme+"://"+u.Host != appURL {
 			fmt.Fprintf(w, "  open the app at %s://%s (the callback's origin) so its cookies reach the callback\n", u.Scheme, u.Host)
 		}
+		if aud := k.Audience(); aud != "" {
+			fmt.Fprintf(w, "  API audience: %s (/api/todos accepts access tokens issued for it)\n", aud)
+		} else {
+			fmt.Fprintf(w, "  /api/todos accepts every access token of %s: set KINDE_AUDIENCE to your API's audience (Settings > APIs in Kinde)\n", k.Config.Domain)
+		}
 		return
 	}
 	fmt.Fprintf(w, "Kinde: built-in emulator at %s (set KINDE_DOMAIN and the other KINDE_* variables to use your Kinde business)\n", k.Config.Domain)
@@ -111,6 +151,9 @@ func (k *Kinde) PrintHelp(w io.Writer, appURL string) {
 	for _, u := range k.DemoUsers() {
 		fmt.Fprintf(w, "    %-18s %s: %s\n", u.Email, u.Role, u.Can)
 	}
+	fmt.Fprintf(w, "  API audience: %s; an access token for it from the emulator (%s exists only there):\n", k.Audience(), kindetest.DevTokenPath)
+	fmt.Fprintf(w, "    TOKEN=$(curl -s '%s')\n", k.TokenURL(k.demo.Alice.Email, ""))
+	fmt.Fprintf(w, "    curl -H \"Authorization: Bearer $TOKEN\" %s/api/todos\n", appURL)
 }
 
 // Close stops the emulator, if one runs.

@@ -45,6 +45,7 @@ type Site struct {
 	url       string
 	paths     kinde.Paths
 	demoUsers []DemoUser
+	kinde     *Kinde // for the dashboard's API card; set by Run
 	todos     *Todos
 	pages     map[string]*template.Template
 	css       template.CSS
@@ -84,6 +85,17 @@ type page struct {
 	DemoUsers []DemoUser
 	Todos     []Todo
 	Error     kinde.ErrorPage
+	API       APIView
+}
+
+// APIView is what the dashboard says about calling the todo API.
+type APIView struct {
+	// Audience is the API audience its access tokens must be issued for; ""
+	// when none is configured.
+	Audience string
+	// TokenURL answers an access token for the signed-in user and
+	// organization: the emulator's dev token endpoint, "" with real Kinde.
+	TokenURL string
 }
 
 func (s *Site) render(name, title string, status int, sess *kinde.Session, fill func(*page)) Response {
@@ -106,7 +118,11 @@ func (s *Site) Home(sess *kinde.Session) Response {
 
 // Dashboard shows the user, organization, permissions, roles and feature flags.
 func (s *Site) Dashboard(sess *kinde.Session) Response {
-	return s.render("dashboard", "Dashboard", http.StatusOK, sess, nil)
+	return s.render("dashboard", "Dashboard", http.StatusOK, sess, func(p *page) {
+		if s.kinde != nil {
+			p.API = APIView{Audience: s.kinde.Audience(), TokenURL: s.kinde.TokenURL(p.View.User.Email, p.View.Org.Code)}
+		}
+	})
 }
 
 // Admin lists the organization's todos; its route requires AdminPermission.

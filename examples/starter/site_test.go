@@ -175,3 +175,24 @@ func TestTodoAPILimitComesFromTheFlag(t *testing.T) {
 		t.Errorf("Globex (max_todos 100): %d %s", r.Status, r.Body)
 	}
 }
+
+// With real Kinde the dashboard says how a client gets a token, and warns
+// when no audience binds tokens to the API.
+func TestDashboardAPICardWithRealKinde(t *testing.T) {
+	d := newDemo(t)
+	for _, tc := range []struct {
+		name     string
+		audience []string
+		contains []string
+		lacks    []string
+	}{
+		{"no audience", nil, []string{`id="api-no-audience"`, "examples/cli call http://127.0.0.1:8080/api/todos"}, []string{`id="api-token"`, `id="api-audience"`}},
+		{"an audience", []string{"https://api.example.com"}, []string{`id="api-audience">https://api.example.com<`}, []string{`id="api-token"`, `id="api-no-audience"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			site := newTestSite()
+			site.kinde = &Kinde{Config: kinde.Config{Domain: "https://yourbusiness.kinde.com", Audience: tc.audience}}
+			wantPage(t, site.Dashboard(d.session(t, d.Alice, "")), http.StatusOK, tc.contains, tc.lacks)
+		})
+	}
+}

@@ -95,7 +95,9 @@ func Run(ctx context.Context, name, addr string, out io.Writer, build func(*App)
 		return err
 	}
 	defer k.Close()
-	app := &App{Name: name, URL: appURL, Kinde: k, Site: NewSite(name, appURL, k.DemoUsers())}
+	site := NewSite(name, appURL, k.DemoUsers())
+	site.kinde = k
+	app := &App{Name: name, URL: appURL, Kinde: k, Site: site}
 	srv, err := build(app)
 	if err != nil {
 		return err
