@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
@@ -25,6 +26,11 @@ func main() { starter.Main("Fiber", newServer) }
 func newServer(app *starter.App) (starter.Server, error) {
 	f := fiber.New(fiber.Config{
 		DisableStartupMessage: true,
+		// fasthttp has no header timeout of its own: ReadTimeout bounds a
+		// request whose headers never finish, IdleTimeout a keep-alive
+		// connection left open.
+		ReadTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute,
 		// The session lives in encrypted cookies of several kilobytes:
 		// fasthttp's default 4 KiB for all request headers is too small.
 		ReadBufferSize: 16 << 10,

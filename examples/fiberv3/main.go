@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/gofiber/fiber/v3/middleware/recover"
@@ -27,7 +28,15 @@ func newServer(app *starter.App) (starter.Server, error) {
 	// default 4 KiB for all request headers is too small.
 	// The guards return refusals as errors: the ErrorHandler writes them
 	// as the SDK answers them (the 403 page, the API's JSON errors).
-	f := fiber.New(fiber.Config{ReadBufferSize: 16 << 10, ErrorHandler: writeErrors})
+	f := fiber.New(fiber.Config{
+		ReadBufferSize: 16 << 10,
+		ErrorHandler:   writeErrors,
+		// fasthttp has no header timeout of its own: ReadTimeout bounds a
+		// request whose headers never finish, IdleTimeout a keep-alive
+		// connection left open.
+		ReadTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute,
+	})
 	f.Use(recover.New())
 	// Register first: Fiber runs handlers in the order they were added, and
 	// Register adds the session middleware.

@@ -52,7 +52,12 @@ type Server interface {
 
 // HTTPServer returns a Server for an http.Handler (net/http, Gin, Echo).
 func HTTPServer(h http.Handler) Server {
-	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second, // a client that never finishes its headers
+		ReadTimeout:       30 * time.Second, // or its body
+		IdleTimeout:       2 * time.Minute,  // keep-alive connections left open
+	}
 }
 
 // App is what a starter builds its routes from.
