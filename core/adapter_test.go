@@ -321,7 +321,7 @@ func TestExchangeReusedOnlyWithTheSameWriter(t *testing.T) {
 	// A writer of a type that cannot be compared is never compared.
 	type valueWriter struct {
 		http.ResponseWriter
-		tags []string
+		_ []string // makes the type not comparable
 	}
 	h = web.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		web.RequireAuth()(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(valueWriter{ResponseWriter: w}, r)
