@@ -261,3 +261,25 @@ func TestBearerRefusesOtherTokenKinds(t *testing.T) {
 		})
 	}
 }
+
+// A guard placed before RequireBearer on an API sees no session even for a
+// valid token; its 401 says what to fix instead of "sign in first".
+func TestResourceServerGuardBeforeBearer(t *testing.T) {
+	f := newAPIFixture(t)
+	web, err := kinde.NewWeb(kinde.ResourceServer(), kinde.WithConfig(kinde.Config{Domain: f.srv.URL(), Audience: []string{testAPI}, Now: f.srv.Now}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := web.Middleware(web.RequireScope("read:todos")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	machine, err := f.srv.IssueM2MToken(f.m2m.ID, testAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/read", nil)
+	req.Header.Set("Authorization", "Bearer "+machine.AccessToken)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "RequireBearer before this guard") {
+		t.Fatalf("status %d, body %s; want 401 naming RequireBearer", rec.Code, rec.Body)
+	}
+}

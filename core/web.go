@@ -215,6 +215,7 @@ type Web struct {
 	refreshes *refreshGroup
 
 	noAudienceWarning sync.Once
+	guardOrderWarning sync.Once
 }
 
 // NewWeb returns the web layer. Without WithClient or WithConfig it reads the

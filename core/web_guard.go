@@ -39,6 +39,15 @@ func (w *Web) unauthenticated(x Exchange) *Denial {
 		}
 		return &Denial{Status: http.StatusFound, Location: loc}
 	}
+	if w.o.resource && x.Header("Authorization") != "" {
+		// An API's sessions come only from RequireBearer, which would have
+		// refused a bad token itself: it did not run before this guard.
+		w.guardOrderWarning.Do(func() {
+			w.log.Error("kinde: a guard ran before RequireBearer on an API: put RequireBearer first (on the route group), so that the guards see the token's session")
+		})
+		return w.jsonDenial(http.StatusUnauthorized, "", "unauthenticated",
+			"the bearer token was not checked: the API must run RequireBearer before this guard", nil)
+	}
 	return w.jsonDenial(http.StatusUnauthorized, "", "unauthenticated",
 		"sign in first: this endpoint needs a Kinde session or a bearer token", nil)
 }
