@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gokinde/kinde/core/internal/jsonvalue"
 	"math"
 	"reflect"
 )
@@ -411,7 +412,7 @@ func canonicalJSON(v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := decodeJSONValue(b)
+	d, err := jsonvalue.Decode(b)
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,11 @@
 package kinde
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gokinde/kinde/core/internal/jsonvalue"
 	"math"
 	"sync"
 )
@@ -319,42 +319,6 @@ func stringList(raw json.RawMessage) []string {
 	return out
 }
 
-// decodeJSONValue decodes JSON into plain Go values, with whole numbers as
-// int64 and other numbers as float64.
-func decodeJSONValue(raw json.RawMessage) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return normalizeNumbers(v), nil
-}
-
-func normalizeNumbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		if f, err := x.Float64(); err == nil {
-			return f
-		}
-		return x.String()
-	case map[string]any:
-		for k, e := range x {
-			x[k] = normalizeNumbers(e)
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = normalizeNumbers(e)
-		}
-		return x
-	}
-	return v
-}
-
 // toInt64 converts Go integers, and floats holding whole numbers, to int64.
 func toInt64(v any) (int64, bool) {
 	switch x := v.(type) {
@@ -420,13 +384,13 @@ func properties(raw json.RawMessage) (props map[string]any, ok bool) {
 		var wrapped map[string]json.RawMessage
 		if json.Unmarshal(item, &wrapped) == nil {
 			if v, ok := wrapped["v"]; ok {
-				out[k], _ = decodeJSONValue(v)
+				out[k], _ = jsonvalue.Decode(v)
 			} else {
 				out[k] = nil
 			}
 			continue
 		}
-		out[k], _ = decodeJSONValue(item)
+		out[k], _ = jsonvalue.Decode(item)
 	}
 	return out, true
 }

@@ -217,7 +217,13 @@ func logNoMiddleware(c *gin.Context) {
 
 // publish stores the session s, when there is one, under cfg.ContextKey.
 func publish(c *gin.Context, cfg Config, s *kinde.Session) {
-	if s != nil {
+	switch {
+	case s == nil:
+	case cfg.ContextKey == ContextKey:
+		// A constant key: since Gin 1.11 keys are of type any, and a
+		// constant string becomes one without an allocation.
+		c.Set(ContextKey, s)
+	default:
 		c.Set(cfg.ContextKey, s)
 	}
 }

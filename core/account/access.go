@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gokinde/kinde/core/internal/jsonvalue"
 	"math"
 	"net/url"
 
@@ -213,7 +214,7 @@ func parseFlag(code, typ string, raw json.RawMessage) (kinde.FlagValue, bool) {
 
 // wholeInt reads a JSON number holding a whole value (12 or 12.0).
 func wholeInt(raw json.RawMessage) (int64, bool) {
-	v, err := decodeValue(raw)
+	v, err := jsonvalue.Decode(raw)
 	switch x := v.(type) {
 	case int64:
 		return x, err == nil
@@ -240,7 +241,7 @@ func (c *Client) Properties(ctx context.Context, opts ...Option) (map[string]any
 			if p.Key == "" {
 				continue
 			}
-			v, err := decodeValue(p.Value)
+			v, err := jsonvalue.Decode(p.Value)
 			if err != nil {
 				v = nil
 			}
@@ -252,43 +253,4 @@ func (c *Client) Properties(ctx context.Context, opts ...Option) (map[string]any
 		return nil, err
 	}
 	return out, nil
-}
-
-// decodeValue decodes JSON into plain Go values, with whole numbers as
-// int64 and other numbers as float64. Empty input is null.
-func decodeValue(raw json.RawMessage) (any, error) {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return numbers(v), nil
-}
-
-func numbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		if f, err := x.Float64(); err == nil {
-			return f
-		}
-		return x.String()
-	case map[string]any:
-		for k, e := range x {
-			x[k] = numbers(e)
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = numbers(e)
-		}
-		return x
-	}
-	return v
 }

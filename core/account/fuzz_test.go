@@ -2,6 +2,7 @@ package account
 
 import (
 	"encoding/json"
+	"github.com/gokinde/kinde/core/internal/jsonvalue"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -63,7 +64,7 @@ func FuzzDecodeReplies(f *testing.F) {
 				t.Fatalf("parseFlag = %+v", fv)
 			}
 		}
-		_, _ = decodeValue(body)
+		_, _ = jsonvalue.Decode(body)
 		e := apiError("GET /x", &http.Response{StatusCode: 403, Header: http.Header{}}, body, time.Unix(0, 0))
 		if len(e.Code) > 101+len("…") || len(e.Message) > 501+len("…") {
 			t.Fatalf("apiError kept %d and %d bytes", len(e.Code), len(e.Message))
