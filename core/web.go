@@ -446,6 +446,34 @@ func (w *Web) start(x Exchange, kind loginKind) {
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
+// validReauthParams applies the login route's rules to the parameters a
+// reauth_state restores.
+func validReauthParams(v url.Values) bool {
+	for name, vals := range v {
+		for _, val := range vals {
+			switch name {
+			case "org_code", "connection_id", "invitation_code":
+				if !codeParamRE.MatchString(val) {
+					return false
+				}
+			case "lang":
+				if !langParamRE.MatchString(val) {
+					return false
+				}
+			case "prompt":
+				if val != "login" && val != "create" {
+					return false // never a silent sign-in (prompt=none) from a link
+				}
+			default:
+				if len(val) > 320 || strings.ContainsFunc(val, isControl) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
 // returnTo validates a requested post-login destination; anything that is
 // not a path on this site is replaced by the after-login path.
 func (w *Web) returnTo(x Exchange, target string) string {
@@ -586,8 +614,12 @@ func (w *Web) callbackError(x Exchange, q url.Values, state string) {
 	}
 	switch code {
 	case "login_link_expired":
-		if rs := q.Get("reauth_state"); rs != "" {
-			if _, err := decodeReauthState(rs); err == nil {
+		// Restart the sign-in only for a flow this browser started, and
+		// only with parameters the login route would accept: otherwise a
+		// crafted link could start a sign-in with the attacker's choice of
+		// organization, prompt or login hint.
+		if rs := q.Get("reauth_state"); rs != "" && flow != nil {
+			if v, err := decodeReauthState(rs); err == nil && validReauthParams(v) {
 				w.redirectToKinde(x, flowState{ReturnTo: returnTo}, withSupportsReauth(), withReauthState(rs))
 				return
 			}
@@ -610,7 +642,9 @@ func (w *Web) callbackError(x Exchange, q url.Values, state string) {
 	case "login_link_expired":
 		msg = "The sign-in link has expired."
 	}
-	if d := q.Get("error_description"); d != "" {
+	// Kinde's own words only for a sign-in this browser started: otherwise
+	// anyone could put text on this site's error page with a crafted link.
+	if d := q.Get("error_description"); d != "" && flow != nil {
 		msg += " (" + truncate(d, 200) + ")"
 	}
 	w.log.InfoContext(x.Context(), "kinde: sign-in ended with an error", "error", truncate(code, 64))
@@ -648,6 +682,11 @@ func isNetError(err error) bool {
 // (org_code query parameter) without showing a login screen (prompt=none);
 // when Kinde needs the user to sign in, the normal login screen follows.
 func (w *Web) switchOrg(x Exchange) {
+	if w.crossSite(x) {
+		w.log.InfoContext(x.Context(), "kinde: refused an organization switch started by another site")
+		w.fail(x, http.StatusForbidden, "Organization not switched", "This link came from another site, so your organization was not switched. Use this site's own menu to switch.")
+		return
+	}
 	q, err := url.ParseQuery(x.RawQuery())
 	org := q.Get("org_code")
 	if err != nil || !codeParamRE.MatchString(org) {
@@ -663,6 +702,11 @@ func (w *Web) switchOrg(x Exchange) {
 // Kinde's sign-out, which returns it to Config.PostLogoutRedirectURL.
 func (w *Web) logout(x Exchange) {
 	ctx := x.Context()
+	if w.crossSite(x) {
+		w.log.InfoContext(ctx, "kinde: refused a sign-out started by another site")
+		w.fail(x, http.StatusForbidden, "Not signed out", "This sign-out link came from another site, so you are still signed in. Use this site's own sign-out button.")
+		return
+	}
 	if tokens, _, err := w.read(x); err == nil && tokens.RefreshToken != "" {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 		if err := w.c.RevokeToken(rctx, tokens.RefreshToken, "refresh_token"); err != nil {
@@ -672,6 +716,26 @@ func (w *Web) logout(x Exchange) {
 	}
 	w.destroy(x)
 	x.Redirect(http.StatusFound, w.c.LogoutURL())
+}
+
+// crossSite reports a request another site made the browser send: a
+// navigation or subresource with Sec-Fetch-Site: cross-site, or, from
+// browsers that do not send it, an Origin or Referer of another origin.
+// Requests without any of these headers (old browsers, curl) are allowed.
+// The sign-out and organization-switch routes change state on a GET, so they
+// refuse such requests (login CSRF's mirror image).
+func (w *Web) crossSite(x Exchange) bool {
+	if s := x.Header("Sec-Fetch-Site"); s != "" {
+		return s == "cross-site"
+	}
+	ref := x.Header("Origin")
+	if ref == "" || ref == "null" {
+		ref = originOf(x.Header("Referer"))
+	}
+	if ref == "" {
+		return false
+	}
+	return !strings.EqualFold(ref, w.origin) && !strings.EqualFold(ref, w.requestOrigin(x))
 }
 
 // requestOrigin returns the origin the browser used, from the Host header or,

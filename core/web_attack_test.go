@@ -1,6 +1,7 @@
 package kinde_test
 
 import (
+	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -284,14 +285,50 @@ func TestWebCallbackAttacks(t *testing.T) {
 		}
 		b.wantSignedIn(aliceEmail)
 	})
-	t.Run("error text is escaped", func(t *testing.T) {
-		q := url.Values{"error": {"access_denied"}, "error_description": {"<script>alert(1)</script>"}}
+	// Security review, finding 6: the error page showed any
+	// error_description, so a crafted link put the attacker's text on this
+	// site. Kinde's words are shown only for a sign-in this browser started,
+	// and escaped.
+	t.Run("error text of a crafted link is not shown", func(t *testing.T) {
+		q := url.Values{"error": {"access_denied"}, "error_description": {"Call +1 555 0100 to unlock your account"}}
 		h := victim.in(t).step(callback + "?" + q.Encode())
 		wantRejected(t, h)
-		if strings.Contains(h.Body, "<script>alert") || !strings.Contains(h.Body, "&lt;script&gt;") {
-			t.Fatalf("error page does not escape the description: %s", h.Body)
+		if strings.Contains(h.Body, "555 0100") {
+			t.Fatalf("error page shows a crafted description: %s", h.Body)
 		}
 		stillBob(t)
+	})
+	t.Run("error text of this browser's sign-in is escaped", func(t *testing.T) {
+		b := newBrowser(t, a)
+		state := mustParse(t, pendingCallback(t, b, a.demo.Alice.ID)).Query().Get("state")
+		q := url.Values{"error": {"access_denied"}, "error_description": {"<script>alert(1)</script>"}, "state": {state}}
+		h := b.step(callback + "?" + q.Encode())
+		wantRejected(t, h)
+		if strings.Contains(h.Body, "<script>alert") || !strings.Contains(h.Body, "&lt;script&gt;") {
+			t.Fatalf("error page does not show the escaped description: %s", h.Body)
+		}
+	})
+	// Security review, finding 5: login_link_expired with a reauth_state
+	// restarted a sign-in with the link's parameters (prompt=none, an
+	// organization, a login hint with CR) without any flow of this browser.
+	t.Run("reauth without a flow of this browser", func(t *testing.T) {
+		rs := base64.StdEncoding.EncodeToString([]byte(`{"orgCode":"org_evil","prompt":"none","loginHint":"a@b.c"}`))
+		h := victim.in(t).step(callback + "?" + url.Values{"error": {"login_link_expired"}, "reauth_state": {rs}}.Encode())
+		if h.Status == http.StatusFound {
+			t.Fatalf("a crafted reauth link started a sign-in at %s", h.Location)
+		}
+		stillBob(t)
+	})
+	t.Run("reauth with parameters the login route refuses", func(t *testing.T) {
+		b := newBrowser(t, a)
+		state := mustParse(t, pendingCallback(t, b, a.demo.Alice.ID)).Query().Get("state")
+		for _, raw := range []string{`{"prompt":"none"}`, `{"loginHint":"a@b.c\r\nx"}`, `{"orgCode":"org 1"}`} {
+			rs := base64.StdEncoding.EncodeToString([]byte(raw))
+			h := b.step(callback + "?" + url.Values{"error": {"login_link_expired"}, "reauth_state": {rs}, "state": {state}}.Encode())
+			if h.Status == http.StatusFound {
+				t.Fatalf("reauth_state %s started a sign-in at %s", raw, h.Location)
+			}
+		}
 	})
 	t.Run("issuer mix-up", func(t *testing.T) {
 		b := newBrowser(t, a)
@@ -407,4 +444,54 @@ func FuzzCallbackQuery(f *testing.F) {
 			t.Fatalf("query %q redirected to %q", rawQuery, loc)
 		}
 	})
+}
+
+// Security review, finding 4: sign-out and organization switch are GETs
+// that change state, so a page of another site could sign the user out
+// (revoking the refresh token) or switch their organization. Requests the
+// browser marks as cross-site, or whose Origin/Referer is another site, are
+// refused; same-site links keep working.
+func TestWebCrossSiteStateChanges(t *testing.T) {
+	a := newWebApp(t, webAppConfig{})
+	headers := func(kv ...string) http.Header {
+		h := navigationHeaders.Clone()
+		for i := 0; i+1 < len(kv); i += 2 {
+			h.Set(kv[i], kv[i+1])
+		}
+		return h
+	}
+	tests := []struct {
+		name     string
+		path     string
+		h        http.Header
+		refused  bool
+		signedIn bool // still signed in afterwards
+	}{
+		{"logout, cross-site", kinde.DefaultPaths().Logout, headers("Sec-Fetch-Site", "cross-site"), true, true},
+		{"logout, Referer of another site", kinde.DefaultPaths().Logout, headers("Referer", "https://evil.example/page"), true, true},
+		{"logout, Origin of another site", kinde.DefaultPaths().Logout, headers("Origin", "https://evil.example"), true, true},
+		{"logout, same origin", kinde.DefaultPaths().Logout, headers("Sec-Fetch-Site", "same-origin"), false, false},
+		{"logout, typed or bookmarked", kinde.DefaultPaths().Logout, headers("Sec-Fetch-Site", "none"), false, false},
+		{"logout, Referer of this site", kinde.DefaultPaths().Logout, headers("Referer", a.url+"/dashboard"), false, false},
+		{"logout, no fetch metadata", kinde.DefaultPaths().Logout, headers(), false, false},
+		{"switch_org, cross-site", kinde.DefaultPaths().SwitchOrg + "?org_code=" + a.demo.Globex.Code, headers("Sec-Fetch-Site", "cross-site"), true, true},
+		{"switch_org, same origin", kinde.DefaultPaths().SwitchOrg + "?org_code=" + a.demo.Globex.Code, headers("Sec-Fetch-Site", "same-origin"), false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := signedIn(t, a, a.demo.Alice.ID, "")
+			h := b.do(http.MethodGet, b.abs(tt.path), tt.h)
+			if refused := h.Status == http.StatusForbidden; refused != tt.refused {
+				t.Fatalf("status %d (Location %q), refused %v; want refused %v", h.Status, h.Location, refused, tt.refused)
+			}
+			if tt.refused && (h.Location != "" || strings.Contains(h.Header.Get("Set-Cookie"), "kinde_session=;")) {
+				t.Fatalf("a refused request still acted: Location %q, Set-Cookie %q", h.Location, h.Header.Values("Set-Cookie"))
+			}
+			if tt.signedIn {
+				b.wantSignedIn(aliceEmail)
+			} else if len(b.sessionCookies()) != 0 {
+				t.Fatal("a same-site sign-out left the session")
+			}
+		})
+	}
 }
