@@ -495,3 +495,19 @@ func TestWebCrossSiteStateChanges(t *testing.T) {
 		})
 	}
 }
+
+// Security review, finding 7: pages of a signed-in user carried no
+// Cache-Control, so a shared cache or the back button could show them to
+// someone else after sign-out.
+func TestWebSignedInPagesAreNotCached(t *testing.T) {
+	a := newWebApp(t, webAppConfig{})
+	anonymous := newBrowser(t, a)
+	if h := anonymous.step("/"); strings.Contains(h.Header.Get("Cache-Control"), "no-store") {
+		t.Errorf("anonymous page: Cache-Control %q, want the application's own", h.Header.Get("Cache-Control"))
+	}
+	b := signedIn(t, a, a.demo.Alice.ID, "")
+	h := b.step("/")
+	if got := h.Header.Get("Cache-Control"); got != "private, no-store" {
+		t.Fatalf("signed-in page: Cache-Control %q, want private, no-store", got)
+	}
+}

@@ -76,6 +76,7 @@ func (w *Web) save(x Exchange, t *Tokens, id string) error {
 	for _, c := range cookies {
 		x.SetCookie(c)
 	}
+	x.SetHeader("Cache-Control", "private, no-store") // a response that sets a session cookie
 	return nil
 }
 
@@ -147,6 +148,10 @@ func (w *Web) load(x Exchange) *Session {
 		w.destroy(x)
 		return nil
 	}
+	// A signed-in page is this user's own: no shared cache may keep it,
+	// nor a browser's back-forward cache show it after sign-out. Handlers
+	// may set another Cache-Control for responses that are safe to cache.
+	x.SetHeader("Cache-Control", "private, no-store")
 	return s
 }
 

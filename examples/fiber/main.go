@@ -39,6 +39,13 @@ func newServer(app *starter.App) (starter.Server, error) {
 		ErrorHandler: writeErrors,
 	})
 	f.Use(recover.New())
+	headers := starter.SecurityHeaders()
+	f.Use(func(c *fiber.Ctx) error {
+		for k, v := range headers {
+			c.Set(k, v)
+		}
+		return c.Next()
+	})
 	// Register first: Fiber runs handlers in the order they were added, and
 	// Register adds the session middleware.
 	if _, err := kindefiber.Register(f, app.WebOptions()...); err != nil {

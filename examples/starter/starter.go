@@ -50,10 +50,36 @@ type Server interface {
 	Shutdown(ctx context.Context) error
 }
 
-// HTTPServer returns a Server for an http.Handler (net/http, Gin, Echo).
+// SecurityHeaders are the response headers every page of the starters
+// carries: a content security policy that allows the pages' own inline
+// stylesheet and images but no script, no framing by other sites, no
+// referrer beyond the origin, and no MIME sniffing.
+func SecurityHeaders() map[string]string {
+	return map[string]string{
+		"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; " +
+			"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+		"Referrer-Policy":        "strict-origin-when-cross-origin",
+		"X-Content-Type-Options": "nosniff",
+		"X-Frame-Options":        "DENY",
+	}
+}
+
+// withSecurityHeaders sets SecurityHeaders on every response of h.
+func withSecurityHeaders(h http.Handler) http.Handler {
+	headers := SecurityHeaders()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range headers {
+			w.Header().Set(k, v)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// HTTPServer returns a Server for an http.Handler (net/http, Gin, Echo),
+// with SecurityHeaders on every response.
 func HTTPServer(h http.Handler) Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           withSecurityHeaders(h),
 		ReadHeaderTimeout: 10 * time.Second, // a client that never finishes its headers
 		ReadTimeout:       30 * time.Second, // or its body
 		IdleTimeout:       2 * time.Minute,  // keep-alive connections left open
