@@ -130,6 +130,12 @@ func registeredBit(name string) int {
 
 func (c *Claims) setRegistered(bit int, key, value []byte) error {
 	if string(value) == "null" {
+		switch bit {
+		case seenExp, seenIat, seenNbf, seenAud:
+			// A time or audience that is null is not "absent": a verifier
+			// reading it as absent would skip the check it exists for.
+			return fmt.Errorf("%w: %s is null", ErrTokenClaims, key)
+		}
 		return nil
 	}
 	switch bit {

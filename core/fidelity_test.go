@@ -218,7 +218,12 @@ func (e *fidelityEnv) session(t *testing.T, f fidelityFile, v fidelityVector) *k
 			t.Fatalf("unknown ID token base %q", v.IDBase)
 		}
 		id := e.claims(t, idBase, v.ID, nil)
+		// The vectors' ID tokens come from other applications: Kinde sets
+		// aud and azp of an ID token to the client ID of the application.
 		id["aud"] = []string{e.srv.ClientID()}
+		if _, ok := id["azp"]; ok {
+			id["azp"] = e.srv.ClientID()
+		}
 		if _, ok := id["sub"]; !ok {
 			id["sub"] = access["sub"]
 		}

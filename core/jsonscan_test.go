@@ -43,7 +43,13 @@ func TestParseClaims(t *testing.T) {
 				t.Fatal(c.Audience)
 			}
 		}},
-		{"null registered", `{"sub":null,"exp":null,"x":null}`, false, func(t *testing.T, c *Claims) {
+		// Security review, finding 15: a null time or audience is refused,
+		// not read as absent (which would skip its check).
+		{"null exp", `{"sub":"kp_1","exp":null}`, true, nil},
+		{"null nbf", `{"sub":"kp_1","nbf":null}`, true, nil},
+		{"null iat", `{"sub":"kp_1","iat":null}`, true, nil},
+		{"null aud", `{"sub":"kp_1","aud":null}`, true, nil},
+		{"null registered string", `{"sub":null,"x":null}`, false, func(t *testing.T, c *Claims) {
 			if v := c.Get("x"); !v.Present || !v.IsNull() {
 				t.Fatal("null claim must be present")
 			}

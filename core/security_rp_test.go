@@ -208,6 +208,11 @@ func TestRPIDTokenChecks(t *testing.T) {
 		{name: "several audiences, azp another client", id: func(c map[string]any, _ *kindetest.Header) {
 			c["aud"], c["azp"] = []string{kindetest.DefaultClientID, "another-client"}, "another-client"
 		}, want: kinde.ErrTokenAudience},
+		// Security review, finding 15: azp, when present, must be the
+		// client even with a single audience.
+		{name: "one audience, azp another client", id: func(c map[string]any, _ *kindetest.Header) {
+			c["aud"], c["azp"] = []string{kindetest.DefaultClientID}, "another-client"
+		}, want: kinde.ErrTokenAudience},
 		{name: "rp-nonce-invalid: nonce missing", id: func(c map[string]any, _ *kindetest.Header) { delete(c, "nonce") }, want: kinde.ErrTokenNonce},
 		{name: "rp-nonce-invalid: wrong nonce", id: func(c map[string]any, _ *kindetest.Header) { c["nonce"] = "another-sign-in" }, want: kinde.ErrTokenNonce},
 		{name: "rp-id_token-iat: iat far in the future", id: func(c map[string]any, _ *kindetest.Header) {

@@ -128,7 +128,7 @@ func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 	if !claims.HasAudience(c.cfg.ClientID) {
 		return nil, &VerifyError{Token: "ID token", Err: ErrTokenAudience, Detail: fmt.Sprintf("aud %q does not contain the client ID; check KINDE_CLIENT_ID", claims.Audience)}
 	}
-	if len(claims.Audience) > 1 && claims.AuthorizedParty != c.cfg.ClientID {
+	if (len(claims.Audience) > 1 || claims.AuthorizedParty != "") && claims.AuthorizedParty != c.cfg.ClientID {
 		return nil, &VerifyError{Token: "ID token", Err: ErrTokenAudience, Detail: "azp is not the client ID"}
 	}
 	if nonce != "" && claims.Nonce != nonce {
