@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
+	"time"
 
 	kinde "github.com/gokinde/kinde/core"
 	"github.com/gokinde/kinde/core/kindetest"
@@ -84,7 +86,10 @@ func DevKinde(appURL string) (*Kinde, error) {
 		}
 	}
 	k.Config = cfg
-	k.server = HTTPServer(emu.Handler())
+	// The emulator stands for Kinde: its pages post forms and redirect
+	// to the app, so the app's security headers are not its own.
+	k.server = &http.Server{Handler: emu.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		if err := serve(k.server, ln); err != nil {
 			fmt.Fprintln(os.Stderr, "Kinde emulator stopped:", err)
