@@ -100,10 +100,6 @@ var knownDifferences = map[string]knownDifference{
 	"size": {kindeStricter, "kinde bounds tokens to 64 KiB and JSON nesting to 64 levels (untrusted input); jwx has no such bounds"},
 	"base64-strict": {kindeStricter, "security review finding 3: one token, one spelling. kinde decodes strict unpadded base64url (RFC 7515 §2, " +
 		"Appendix C) and refuses padding, the standard alphabet, non-zero trailing bits, white space and CR/LF; jwx's decoder accepts them"},
-	"set-with-unusable-key": {kindeStricter, "KNOWN ISSUE, availability, not security: a key set holding one key that jwx's JWK parser refuses " +
-		"(here a 1024-bit RSA key; Kinde signs with 2048-bit keys, kinde-protocol.md §3) fails to parse as a whole in kinde " +
-		"(core/internal/jose.ParseJWKS calls jwk.Parse without skipping bad keys), so every token is refused with ErrKeySetUnavailable; " +
-		"the reference skips the bad key (jwk.WithIgnoreParseError) and verifies with the others"},
 	"duplicate-kid-in-set": {eitherWay, "a key set with two keys under one kid: kinde uses the last, jwx the first. Both keys are published " +
 		"by Kinde (the set is trusted), RFC 7517 §4.5 asks for distinct kids, and Kinde's set has them; no key outside the set is accepted"},
 	"empty-kid-single-key": {kindeLaxer, "with a single key in the set, kinde reads \"kid\": \"\" as no kid and uses that key (Kinde's own key); " +
@@ -463,7 +459,7 @@ func diffCatalogue() []diffCase {
 		{"kid", "key marked use=enc", "", withHeader(k.attacker, `{"alg":"RS256","kid":"enc"}`), false, ""},
 		{"kid", "key with e=3", "", withHeader(k.e3, `{"alg":"RS256","kid":"e3"}`), true, ""},
 		{"kid", "1024-bit key", "short", withHeader(k.short, `{"alg":"RS256","kid":"short"}`), false, ""},
-		{"kid", "k1 in a set that also holds a 1024-bit key", "short", valid, false, "set-with-unusable-key"},
+		{"kid", "k1 in a set that also holds a 1024-bit key", "short", valid, true, ""},
 		{"kid", "two keys under one kid, k1 last", "dupkid-k1-last", withHeader(k.k1, `{"alg":"RS256","kid":"k"}`), true, "duplicate-kid-in-set"},
 		{"kid", "two keys under one kid, k1 first", "dupkid-k1-first", withHeader(k.k1, `{"alg":"RS256","kid":"k"}`), false, "duplicate-kid-in-set"},
 		{"kid", "two keys under one kid, attacker", "dupkid-k1-first", withHeader(k.attacker, `{"alg":"RS256","kid":"k"}`), false, ""},

@@ -14,7 +14,9 @@ var ErrNoKeys = errors.New("the key set has no RS256 signing keys")
 
 // ParseJWKS extracts the RS256-capable RSA public keys of a JWKS document.
 func ParseJWKS(body []byte) (map[string]*rsa.PublicKey, error) {
-	set, err := jwk.Parse(body)
+	// One key the parser refuses (a short RSA key, an unknown curve) must
+	// not make the whole set unusable: skip it like the checks below do.
+	set, err := jwk.Parse(body, jwk.WithIgnoreParseError(true))
 	if err != nil {
 		return nil, fmt.Errorf("invalid JWKS: %w", err)
 	}
