@@ -263,6 +263,28 @@ func decodeReauthState(s string) (url.Values, error) {
 	return out, nil
 }
 
+// apply applies opts in order; nil options are skipped.
+func (p *authParams) apply(opts []AuthOption) error {
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyAuthOptions applies opts to empty parameters, to validate them and
+// see what they set: the query parameters, and a redirect URL (redirect is
+// non-empty only when an option sets it).
+func applyAuthOptions(opts []AuthOption) (authParams, error) {
+	p := authParams{q: url.Values{}}
+	err := p.apply(opts)
+	return p, err
+}
+
 // randomString returns n random bytes encoded as unpadded base64url.
 func randomString(n int) string {
 	b := make([]byte, n)
@@ -282,13 +304,8 @@ func pkceChallenge(verifier string) string {
 // verifier. Every call returns new values.
 func (c *Client) AuthURL(opts ...AuthOption) (*AuthRequest, error) {
 	p := authParams{q: url.Values{}, redirect: c.cfg.RedirectURL, scopes: c.cfg.Scopes, audiences: c.cfg.Audience}
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(&p); err != nil {
-			return nil, err
-		}
+	if err := p.apply(opts); err != nil {
+		return nil, err
 	}
 	if p.redirect == "" {
 		return nil, &ConfigError{Field: "RedirectURL", Env: envRedirectURL, Reason: "is required to sign in: set it to your callback URL, e.g. http://localhost:8080/api/auth/kinde_callback, and register it in Kinde"}

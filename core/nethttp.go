@@ -6,7 +6,7 @@ import (
 )
 
 // Handler serves the web layer's routes (sign-in, sign-up, create
-// organization, callback, sign-out, switch organization) for net/http and
+// organization, callback, sign-out, switch organization, portal) for net/http and
 // routers built on it (chi, gorilla/mux, http.ServeMux):
 //
 //	mux.Handle("/api/auth/", web.Handler())

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -35,14 +36,18 @@ const (
 // Paths are the routes of the web layer.
 type Paths struct {
 	Login, Register, CreateOrg, Callback, Logout, SwitchOrg string
+	// Portal sends a signed-in user to Kinde's self-serve portal.
+	Portal string
 }
 
 // DefaultPaths returns the routes every adapter mounts unless WithPaths
 // changes them: /api/auth/login, /api/auth/register, /api/auth/create_org,
-// /api/auth/kinde_callback, /api/auth/logout and /api/auth/switch_org.
+// /api/auth/kinde_callback, /api/auth/logout, /api/auth/switch_org and
+// /api/auth/portal.
 func DefaultPaths() Paths {
 	return Paths{Login: "/api/auth/login", Register: "/api/auth/register", CreateOrg: "/api/auth/create_org",
-		Callback: "/api/auth/kinde_callback", Logout: "/api/auth/logout", SwitchOrg: "/api/auth/switch_org"}
+		Callback: "/api/auth/kinde_callback", Logout: "/api/auth/logout", SwitchOrg: "/api/auth/switch_org",
+		Portal: "/api/auth/portal"}
 }
 
 // WebOption configures a Web.
@@ -64,7 +69,8 @@ type webOptions struct {
 	flowLifetime   time.Duration
 	trustedProxies []netip.Prefix
 	render         func(x Exchange, p ErrorPage)
-	adapter        any // an adapter's configuration: see WithAdapterConfig
+	adapter        any          // an adapter's configuration: see WithAdapterConfig
+	authDefaults   []AuthOption // WithAuthOptions: first on every sign-in the layer starts
 }
 
 // WithClient uses c. Without it, NewWeb builds a client from ConfigFromEnv.
@@ -111,7 +117,7 @@ func WithStore(s Store) WebOption {
 // callback path defaults to the path of Config.RedirectURL.
 func WithPaths(p Paths) WebOption {
 	return func(o *webOptions) error {
-		for _, v := range []string{p.Login, p.Register, p.CreateOrg, p.Callback, p.Logout, p.SwitchOrg} {
+		for _, v := range []string{p.Login, p.Register, p.CreateOrg, p.Callback, p.Logout, p.SwitchOrg, p.Portal} {
 			if v != "" && !strings.HasPrefix(v, "/") {
 				return fmt.Errorf("kinde: route %q must start with /", v)
 			}
@@ -182,6 +188,31 @@ func WithTrustedProxies(proxies ...string) WebOption {
 	}
 }
 
+// WithAuthOptions sets app-wide defaults for every sign-in the web layer
+// starts: the login, register and create_org routes, switch_org, the portal
+// route's sign-in, restarts after an expired sign-in link, and Web.SignIn.
+// Any AuthOption may be given: an audience and scopes (WithAudience,
+// WithScopes), a prompt, a language, billing choices (WithPlanInterest,
+// WithPricingTableKey) and additional parameters (WithParam). Each sign-in
+// applies the defaults first, then what the route or the SignIn call sets
+// (register's prompt=create, switch_org's prompt=none and org_code), then
+// the query parameters the routes accept (see docs/sign-in.md), so those
+// win. WithRedirectURL is refused: the callback is Config.RedirectURL. Given
+// more than once, the lists are joined.
+func WithAuthOptions(opts ...AuthOption) WebOption {
+	return func(o *webOptions) error {
+		p, err := applyAuthOptions(opts)
+		if err != nil {
+			return fmt.Errorf("kinde: WithAuthOptions: %w", err)
+		}
+		if p.redirect != "" {
+			return errors.New("kinde: WithAuthOptions: WithRedirectURL cannot be a default: the web layer's callback is Config.RedirectURL")
+		}
+		o.authDefaults = append(o.authDefaults, opts...)
+		return nil
+	}
+}
+
 // WithErrorPage replaces the built-in HTML page shown when a sign-in step
 // fails in the browser.
 func WithErrorPage(render func(x Exchange, p ErrorPage)) WebOption {
@@ -200,12 +231,14 @@ func mergePaths(base, p Paths) Paths {
 	set(&base.Callback, p.Callback)
 	set(&base.Logout, p.Logout)
 	set(&base.SwitchOrg, p.SwitchOrg)
+	set(&base.Portal, p.Portal)
 	return base
 }
 
 // Web is everything a web application needs for sign-in, written once and
-// used by every adapter: the sign-in, sign-up, create-organization, callback
-// and sign-out handlers, the session loader (with refresh) and the guards.
+// used by every adapter: the sign-in, sign-up, create-organization, callback,
+// sign-out, switch-organization and portal handlers, the session loader
+// (with refresh) and the guards.
 type Web struct {
 	c         *Client
 	codec     *cookie.Codec
@@ -324,6 +357,8 @@ func (w *Web) Route(path string) (func(Exchange), bool) {
 		return w.logout, true
 	case w.o.paths.SwitchOrg:
 		return w.switchOrg, true
+	case w.o.paths.Portal:
+		return w.portal, true
 	}
 	return nil, false
 }
@@ -334,7 +369,7 @@ func (w *Web) Routes() []string {
 		return nil
 	}
 	p := w.o.paths
-	return []string{p.Login, p.Register, p.CreateOrg, p.Callback, p.Logout, p.SwitchOrg}
+	return []string{p.Login, p.Register, p.CreateOrg, p.Callback, p.Logout, p.SwitchOrg, p.Portal}
 }
 
 // flowState is what a started sign-in needs at the callback. It travels in a
@@ -372,8 +407,11 @@ const (
 )
 
 // login starts a sign-in. Query parameters it honours: post_login_redirect_url
-// (a path on this site), org_code, lang, login_hint, connection_id,
-// invitation_code and marketing parameters (utm_*, gclid, …).
+// (a path on this site), org_code, plan_interest, pricing_table_key, lang,
+// login_hint, connection_id, invitation_code and marketing parameters
+// (utm_*, gclid, …). Any other parameter, prompt, audience and scope
+// included, is ignored: those come from WithAuthOptions or from the app's
+// own handler (SignIn).
 func (w *Web) login(x Exchange) { w.start(x, kindLogin) }
 
 // register starts a sign-up (Kinde's registration screen).
@@ -389,7 +427,7 @@ func (w *Web) start(x Exchange, kind loginKind) {
 		w.fail(x, http.StatusBadRequest, "Invalid sign-in link", "The sign-in link has a malformed query string.")
 		return
 	}
-	opts := []AuthOption{withSupportsReauth()}
+	opts := w.authOpts(withSupportsReauth())
 	switch kind {
 	case kindRegister:
 		opts = append(opts, WithRegistration())
@@ -411,6 +449,8 @@ func (w *Web) start(x Exchange, kind loginKind) {
 		{"connection_id", codeParamRE, WithConnectionID},
 		{"lang", langParamRE, WithLang},
 		{"invitation_code", codeParamRE, WithInvitationCode},
+		{"plan_interest", codeParamRE, WithPlanInterest},
+		{"pricing_table_key", codeParamRE, WithPricingTableKey},
 	} {
 		v := q.Get(p.name)
 		if v == "" {
@@ -446,6 +486,49 @@ func (w *Web) start(x Exchange, kind loginKind) {
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
+// authOpts returns the app's default sign-in options (WithAuthOptions)
+// followed by opts.
+func (w *Web) authOpts(opts ...AuthOption) []AuthOption {
+	return append(slices.Clip(w.o.authDefaults), opts...)
+}
+
+// SignIn starts a sign-in from the application's own handler, with any
+// AuthOption on top of the WithAuthOptions defaults: WithPrompt("login")
+// for a step-up (the user signs in again), WithAudience or WithScopes for
+// another API, WithOrgCode, and so on. It answers x with a redirect to Kinde
+// and a flow cookie, so that the sign-in finishes at the callback route like
+// the login route's; the browser then lands on returnTo, a path on this site
+// ("" for the after-login path). For adapters and net/http handlers:
+// adapters offer SignIn(c, returnTo, opts...), and a net/http handler calls
+// web.SignIn(kinde.NewHTTPExchange(w, r), …).
+//
+// It writes nothing and returns an error when the options are not valid,
+// when an option sets the redirect URL (the callback is Config.RedirectURL),
+// when returnTo is not a path on this site, and on a ResourceServer.
+func (w *Web) SignIn(x Exchange, returnTo string, opts ...AuthOption) error {
+	if w.o.resource {
+		return errors.New("kinde: SignIn: a ResourceServer has no sign-in: build the Web without kinde.ResourceServer()")
+	}
+	all := w.authOpts(append([]AuthOption{withSupportsReauth()}, opts...)...)
+	p, err := applyAuthOptions(all)
+	if err != nil {
+		return fmt.Errorf("kinde: SignIn: %w", err)
+	}
+	if p.redirect != "" {
+		return errors.New("kinde: SignIn: WithRedirectURL cannot be used here: the sign-in must finish at the callback route (Config.RedirectURL)")
+	}
+	dest := w.o.afterLogin
+	if returnTo != "" {
+		var ok bool
+		if dest, ok = w.sameSitePath(x, returnTo); !ok {
+			return fmt.Errorf("kinde: SignIn: return path %q is not a path on this site, such as /account", truncate(returnTo, 80))
+		}
+	}
+	org := p.q.Get("org_code")
+	w.redirectToKinde(x, flowState{ReturnTo: dest, OrgCode: org, Silent: p.q.Get("prompt") == "none"}, all...)
+	return nil
+}
+
 // validReauthParams applies the login route's rules to the parameters a
 // reauth_state restores.
 func validReauthParams(v url.Values) bool {
@@ -480,16 +563,25 @@ func (w *Web) returnTo(x Exchange, target string) string {
 	if target == "" {
 		return w.o.afterLogin
 	}
-	if p, ok := safeRedirectPath(target, w.origin); ok {
+	if p, ok := w.sameSitePath(x, target); ok {
 		return p
-	}
-	if o := w.requestOrigin(x); o != "" && o != w.origin {
-		if p, ok := safeRedirectPath(target, o); ok {
-			return p
-		}
 	}
 	w.log.InfoContext(x.Context(), "kinde: ignored a post-login redirect that is not a path on this site", "target", truncate(target, 80))
 	return w.o.afterLogin
+}
+
+// sameSitePath returns target as a path on this site: a path, or an
+// absolute URL of the app's origin or of the origin the browser used.
+func (w *Web) sameSitePath(x Exchange, target string) (string, bool) {
+	if p, ok := safeRedirectPath(target, w.origin); ok {
+		return p, true
+	}
+	if o := w.requestOrigin(x); o != "" && o != w.origin {
+		if p, ok := safeRedirectPath(target, o); ok {
+			return p, true
+		}
+	}
+	return "", false
 }
 
 // redirectToKinde creates a sign-in request, stores its flow cookie and
@@ -620,14 +712,14 @@ func (w *Web) callbackError(x Exchange, q url.Values, state string) {
 		// organization, prompt or login hint.
 		if rs := q.Get("reauth_state"); rs != "" && flow != nil {
 			if v, err := decodeReauthState(rs); err == nil && validReauthParams(v) {
-				w.redirectToKinde(x, flowState{ReturnTo: returnTo}, withSupportsReauth(), withReauthState(rs))
+				w.redirectToKinde(x, flowState{ReturnTo: returnTo}, w.authOpts(withSupportsReauth(), withReauthState(rs))...)
 				return
 			}
 		}
 	case "login_required":
 		// A silent sign-in (organization switch) needs the login screen.
 		if flow != nil && flow.Silent {
-			opts := []AuthOption{withSupportsReauth()}
+			opts := w.authOpts(withSupportsReauth())
 			if orgCode != "" {
 				opts = append(opts, WithOrgCode(orgCode))
 			}
@@ -694,7 +786,7 @@ func (w *Web) switchOrg(x Exchange) {
 		return
 	}
 	returnTo := w.returnTo(x, q.Get("post_login_redirect_url"))
-	w.redirectToKinde(x, flowState{ReturnTo: returnTo, OrgCode: org, Silent: true}, WithOrgCode(org), WithPrompt("none"))
+	w.redirectToKinde(x, flowState{ReturnTo: returnTo, OrgCode: org, Silent: true}, w.authOpts(WithOrgCode(org), WithPrompt("none"))...)
 }
 
 // logout ends the session: it revokes the refresh token (best effort),

@@ -1,7 +1,7 @@
 // Package kindeecho adds Kinde sign-in to Echo v4 applications.
 //
 // Register mounts the sign-in routes (/api/auth/login, /register,
-// /create_org, /kinde_callback, /logout and /switch_org by default; change
+// /create_org, /kinde_callback, /logout, /switch_org and /portal by default; change
 // them with kinde.WithPaths) and installs the session middleware:
 //
 //	e := echo.New()

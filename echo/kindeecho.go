@@ -105,6 +105,25 @@ func SessionFrom(c echo.Context) *kinde.Session {
 	return kinde.SessionFrom(c.Request().Context())
 }
 
+// SignIn starts a sign-in from the app's own handler with any
+// kinde.AuthOption on top of the app's defaults (kinde.WithAuthOptions),
+// e.g. a step-up before a sensitive page:
+//
+//	return kindeecho.SignIn(c, "/billing", kinde.WithPrompt("login"))
+//
+// It redirects the browser to Kinde; the sign-in finishes at the callback
+// route like the login route's, and the browser lands on returnTo (a path
+// on this site; "" for the after-login path). It writes nothing and
+// returns an error when the options or returnTo are not valid, or when the
+// session middleware (Register) did not handle the request.
+func SignIn(c echo.Context, returnTo string, opts ...kinde.AuthOption) error {
+	web := kinde.WebFrom(c.Request().Context())
+	if web == nil {
+		return errors.New("kindeecho: SignIn needs the session middleware: call kindeecho.Register(e), or e.Use(kindeecho.Middleware(web)), on the Echo instance that serves this route")
+	}
+	return web.SignIn(exchange(c), returnTo, opts...)
+}
+
 // RequireAuth is middleware for signed-in users only: a page load without
 // a session is redirected to sign-in (and comes back afterwards), an API
 // call is refused with 401 (see Config.ErrorHandler).

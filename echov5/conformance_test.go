@@ -18,6 +18,11 @@ var guards = conformance.Guards[echo.MiddlewareFunc]{
 	RequireRole: kindeecho.RequireRole, RequireOrg: kindeecho.RequireOrg, RequireFlag: kindeecho.RequireFlag,
 	Require: kindeecho.Require, RequireBearer: kindeecho.RequireBearer,
 	RequireScope: kindeecho.RequireScope, RequirePermissionOrScope: kindeecho.RequirePermissionOrScope,
+	SignIn: func(to string, opts ...kinde.AuthOption) echo.MiddlewareFunc {
+		return func(echo.HandlerFunc) echo.HandlerFunc {
+			return func(c *echo.Context) error { return kindeecho.SignIn(c, to, opts...) }
+		}
+	},
 }
 
 // TestConformance runs the front-end suite against the Echo adapter.

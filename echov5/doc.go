@@ -5,7 +5,7 @@
 // v4 to v5 changes only the adapter's import path.
 //
 // Register mounts the sign-in routes (/api/auth/login, /register,
-// /create_org, /kinde_callback, /logout and /switch_org by default; change
+// /create_org, /kinde_callback, /logout, /switch_org and /portal by default; change
 // them with kinde.WithPaths) and installs the session middleware:
 //
 //	e := echo.New()

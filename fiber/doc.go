@@ -1,7 +1,7 @@
 // Package kindefiber adds Kinde sign-in to Fiber v2 applications.
 //
 // Register mounts the sign-in routes (/api/auth/login, /register,
-// /create_org, /kinde_callback, /logout and /switch_org by default; change
+// /create_org, /kinde_callback, /logout, /switch_org and /portal by default; change
 // them with kinde.WithPaths) and installs the session middleware:
 //
 //	app := fiber.New(fiber.Config{ReadBufferSize: 16 << 10}) // room for session cookies

@@ -18,6 +18,9 @@ var guards = conformance.Guards[fiber.Handler]{
 	RequireRole: kindefiber.RequireRole, RequireOrg: kindefiber.RequireOrg, RequireFlag: kindefiber.RequireFlag,
 	Require: kindefiber.Require, RequireBearer: kindefiber.RequireBearer,
 	RequireScope: kindefiber.RequireScope, RequirePermissionOrScope: kindefiber.RequirePermissionOrScope,
+	SignIn: func(to string, opts ...kinde.AuthOption) fiber.Handler {
+		return func(c fiber.Ctx) error { return kindefiber.SignIn(c, to, opts...) }
+	},
 }
 
 // TestConformance runs the front-end suite against the Fiber v3 adapter.

@@ -24,6 +24,13 @@ var guards = conformance.Guards[gin.HandlerFunc]{
 	RequireRole: kindegin.RequireRole, RequireOrg: kindegin.RequireOrg, RequireFlag: kindegin.RequireFlag,
 	Require: kindegin.Require, RequireBearer: kindegin.RequireBearer,
 	RequireScope: kindegin.RequireScope, RequirePermissionOrScope: kindegin.RequirePermissionOrScope,
+	SignIn: func(to string, opts ...kinde.AuthOption) gin.HandlerFunc {
+		return func(c *gin.Context) {
+			if err := kindegin.SignIn(c, to, opts...); err != nil {
+				_ = c.AbortWithError(http.StatusInternalServerError, err)
+			}
+		}
+	},
 }
 
 // TestConformance runs the front-end suite against the Gin adapter.

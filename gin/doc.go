@@ -1,7 +1,7 @@
 // Package kindegin adds Kinde sign-in to Gin applications.
 //
 // Register mounts the sign-in routes (/api/auth/login, /register,
-// /create_org, /kinde_callback, /logout and /switch_org by default; change
+// /create_org, /kinde_callback, /logout, /switch_org and /portal by default; change
 // them with kinde.WithPaths) and installs the session middleware:
 //
 //	r := gin.Default()

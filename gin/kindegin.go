@@ -90,6 +90,30 @@ func SessionFrom(c *gin.Context) *kinde.Session {
 	return kinde.SessionFrom(c.Request.Context())
 }
 
+// SignIn starts a sign-in from the app's own handler with any
+// kinde.AuthOption on top of the app's defaults (kinde.WithAuthOptions),
+// e.g. a step-up before a sensitive page:
+//
+//	kindegin.SignIn(c, "/billing", kinde.WithPrompt("login"))
+//
+// It redirects the browser to Kinde and aborts the chain; the sign-in
+// finishes at the callback route like the login route's, and the browser
+// lands on returnTo (a path on this site; "" for the after-login path). It
+// writes nothing and returns an error when the options or returnTo are not
+// valid, or when the session middleware (Register) did not handle the
+// request.
+func SignIn(c *gin.Context, returnTo string, opts ...kinde.AuthOption) error {
+	web := kinde.WebFrom(c.Request.Context())
+	if web == nil {
+		return errors.New("kindegin: SignIn needs the session middleware: call kindegin.Register(r), or r.Use(kindegin.Middleware(web)), before adding this route")
+	}
+	if err := web.SignIn(exchange(c), returnTo, opts...); err != nil {
+		return err
+	}
+	c.Abort()
+	return nil
+}
+
 // RequireAuth returns a handler that calls c.Next only for signed-in
 // users: a page load without a session is redirected to sign-in (and comes
 // back afterwards), an API call is refused with 401 (see

@@ -90,6 +90,8 @@ func TestAccountAPI(t *testing.T) {
 		}},
 		{"/account_api/v1/portal_link?return_url=http%3A%2F%2F127.0.0.1%3A3000%2F", 200, func(b map[string]any) bool { return b["url"] != nil }},
 		{"/account_api/v1/portal_link?subnav=nope", 400, func(b map[string]any) bool { return apiCode(b) == "INVALID_SUBNAV" }},
+		// The spec (specs/kinde-account-api.yaml lines 334-355) types subnav and return_url as single strings.
+		{"/account_api/v1/portal_link?subnav=profile&subnav=plan_details", 400, func(b map[string]any) bool { return apiCode(b) == "INVALID_REQUEST" }},
 		{"/account_api/v1/portal_link?return_url=http%3A%2F%2Fapp.example%2F", 400, func(b map[string]any) bool { return apiCode(b) == "INVALID_RETURN_URL" }},
 		{"/account_api/v1/permissions?page_size=0", 400, func(b map[string]any) bool { return apiCode(b) == "INVALID_PAGE_SIZE" }},
 		{"/account_api/v1/permissions?starting_after=perm_nope", 400, func(b map[string]any) bool { return apiCode(b) == "INVALID_STARTING_AFTER" }},

@@ -216,6 +216,7 @@ button{display:block;width:100%;margin:.4rem 0;padding:.6rem;font-size:1rem;curs
 <body><h1>{{.Title}}</h1>
 {{if .Error}}<p class="err" id="error" data-error="{{.ErrorCode}}">{{.Error}}</p>{{end}}
 {{if .Message}}<p id="message">{{.Message}}</p>{{end}}
+{{if .Link}}<p><a id="{{.Link.ID}}" href="{{.Link.Href}}">{{.Link.Text}}</a></p>{{end}}
 {{if .Form}}<form method="post" action="{{.Form.Action}}" id="signin-form">
 {{range $k, $v := .Form.Hidden}}<input type="hidden" name="{{$k}}" value="{{$v}}">{{end}}
 {{range .Form.Users}}<button type="submit" name="user" value="{{.ID}}" id="signin-{{.Email}}" data-user="{{.ID}}" data-email="{{.Email}}">{{.Label}}</button>
@@ -236,9 +237,13 @@ type pageForm struct {
 	NewLabel string
 }
 
+// pageLink is a link on a page (the portal's way back to the app).
+type pageLink struct{ ID, Href, Text string }
+
 type pageData struct {
 	Title, Message, Error, ErrorCode string
 	Form                             *pageForm
+	Link                             *pageLink
 }
 
 func writePage(w http.ResponseWriter, status int, d pageData) {

@@ -50,7 +50,7 @@ type state struct {
 	access   map[string]*accessRecord // by jti
 	devices  map[string]*deviceAuth   // by device_code
 	userCode map[string]string        // user_code -> device_code
-	portal   map[string]string        // portal key -> return url
+	portal   map[string]portalVisit   // portal key -> what the link opens
 }
 
 func newState(cfg config) state {
@@ -81,7 +81,7 @@ func newState(cfg config) state {
 		access:     map[string]*accessRecord{},
 		devices:    map[string]*deviceAuth{},
 		userCode:   map[string]string{},
-		portal:     map[string]string{},
+		portal:     map[string]portalVisit{},
 	}
 	if !cfg.now.IsZero() {
 		st.frozen = true

@@ -445,13 +445,19 @@ func (s *Server) accProperties(w http.ResponseWriter, r *http.Request, a account
 }
 
 // portalSubnavs are the portal pages: the Account API spec's subnav enum
-// plus organization_members and organization_plan_details, which js-utils
+// (specs/kinde-account-api.yaml lines 334-347, GetPortalLink) plus
+// organization_members and organization_plan_details, which js-utils
 // lib/types.ts PortalPage (and the Python SDK's PortalPage) also list.
 func portalSubnavs() []string {
 	return []string{"profile", "organization_details", "organization_payment_details", "organization_plan_selection",
 		"payment_details", "plan_details", "plan_selection", "organization_members", "organization_plan_details"}
 }
 
+// validReturnURL is the emulator's check of portal_link's return_url: an
+// absolute https URL, or http on a loopback host. The spec (lines 348-355)
+// types it only as a nullable string "to redirect the user to after they
+// have completed their actions in the portal"; refusing what a browser
+// could not be sent back to keeps applications honest.
 func validReturnURL(raw string) bool {
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" {
@@ -467,8 +473,27 @@ func validReturnURL(raw string) bool {
 	return false
 }
 
+// portalVisit is what a portal link opens: the user, the page (subnav) and
+// the way back (return_url).
+type portalVisit struct {
+	userID, subnav, returnURL string
+}
+
+// accPortalLink is GET /account_api/v1/portal_link (Account API spec,
+// specs/kinde-account-api.yaml lines 322-368, operation GetPortalLink): a
+// user access token as Bearer (security kindeBearerAuth, lines 367-368; a
+// token Kinde does not accept is refused by accountRouter with 403 "Invalid
+// credentials", lines 363-364), optional query parameters subnav (an enum,
+// lines 334-347) and return_url (lines 348-355), and a 200 reply of the
+// portal_link schema (lines 357-362 and 532-539): {"url": …}, whose example
+// is https://<subdomain>.kinde.com/portal_redirect?key=… . Each parameter
+// is given at most once.
 func (s *Server) accPortalLink(w http.ResponseWriter, r *http.Request, a accountCtx, _ string) {
 	q := r.URL.Query()
+	if len(q["subnav"]) > 1 || len(q["return_url"]) > 1 {
+		writeAPIError(w, http.StatusBadRequest, "INVALID_REQUEST", "subnav and return_url may be given once each")
+		return
+	}
 	subnav := q.Get("subnav")
 	if subnav != "" && !slices.Contains(portalSubnavs(), subnav) {
 		writeAPIError(w, http.StatusBadRequest, "INVALID_SUBNAV", "subnav is not a valid portal page")
@@ -481,18 +506,33 @@ func (s *Server) accPortalLink(w http.ResponseWriter, r *http.Request, a account
 	}
 	key := randHex(24)
 	s.mu.Lock()
-	s.st.portal[key] = ret
+	s.st.portal[key] = portalVisit{userID: a.userID, subnav: subnav, returnURL: ret}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, kv{"url": s.URL() + "/portal_redirect?key=" + key})
 }
 
+// handlePortalRedirect is the portal a portal link opens: a page naming the
+// user and the page, with a link back to the return URL (when one was
+// given; Kinde then uses the return URL set in its portal settings).
 func (s *Server) handlePortalRedirect(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	ret, ok := s.st.portal[r.URL.Query().Get("key")]
+	v, ok := s.st.portal[r.URL.Query().Get("key")]
+	email := ""
+	if u, found := s.st.users[v.userID]; ok && found {
+		email = u.Email
+	}
 	s.mu.Unlock()
 	if !ok {
 		errorPage(w, http.StatusBadRequest, "invalid_key", "Unknown portal key.")
 		return
 	}
-	writePage(w, http.StatusOK, pageData{Title: "Self-serve portal", Message: "Return to " + ret})
+	page := v.subnav
+	if page == "" {
+		page = "profile"
+	}
+	d := pageData{Title: "Self-serve portal", Message: "Signed in as " + email + ". Page: " + page + "."}
+	if v.returnURL != "" {
+		d.Link = &pageLink{ID: "portal-return", Href: v.returnURL, Text: "Return to " + v.returnURL}
+	}
+	writePage(w, http.StatusOK, d)
 }

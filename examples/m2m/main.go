@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"time"
 
 	"github.com/gokinde/kinde/core/kindetest"
 	"github.com/gokinde/kinde/management"
@@ -111,7 +112,8 @@ func startEmulator() (*emulator, error) {
 	}
 	emu := kindetest.New(kindetest.WithIssuer("http://" + ln.Addr().String()))
 	emu.SeedDemo()
-	srv := &http.Server{Handler: emu.Handler()}
+	srv := &http.Server{Handler: emu.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute}
 	go func() { _ = srv.Serve(ln) }()
 	return &emulator{Server: emu, srv: srv}, nil
 }

@@ -99,3 +99,20 @@ func TestRunPortInUse(t *testing.T) {
 		t.Errorf("Run on a taken port = %v, want an error that suggests PORT", err)
 	}
 }
+
+// TestHTTPServerTimeouts: the server of every net/http-based starter (Gin,
+// Echo, net/http) closes connections whose headers or body never finish,
+// and idle keep-alive connections (DECISIONS: Starters).
+func TestHTTPServerTimeouts(t *testing.T) {
+	srv, ok := HTTPServer(http.NotFoundHandler()).(*http.Server)
+	if !ok {
+		t.Fatalf("HTTPServer returned %T, want *http.Server", srv)
+	}
+	for name, d := range map[string]time.Duration{
+		"ReadHeaderTimeout": srv.ReadHeaderTimeout, "ReadTimeout": srv.ReadTimeout, "IdleTimeout": srv.IdleTimeout,
+	} {
+		if d <= 0 {
+			t.Errorf("%s is %v, want a bound", name, d)
+		}
+	}
+}

@@ -22,6 +22,8 @@
 //	PathScope      RequireBearer(), then RequireScope(Scope)
 //	PathMixed      RequireBearer(), then RequirePermissionOrScope(APIPermission)
 //	PathScopeAlone RequireScope(Scope), with no RequireBearer before it
+//	PathStepUp     the app's own handler: the front end's SignIn(c,
+//	               StepUpReturn, StepUpOptions()...), a step-up sign-in
 //
 // The scenarios named "api: …" ask for an API-only program: their Options
 // start with kinde.ResourceServer() and configure only the Kinde domain and
@@ -63,7 +65,15 @@ const (
 	PathScope      = "/api/scope"
 	PathMixed      = "/api/mixed"
 	PathScopeAlone = "/scope"
+	PathStepUp     = "/step-up"
 )
+
+// StepUpReturn is where the sign-in PathStepUp starts comes back to.
+const StepUpReturn = PathMe + "?stepped_up=1"
+
+// StepUpOptions are the sign-in options PathStepUp passes to the front
+// end's SignIn: the user signs in again (prompt=login).
+func StepUpOptions() []kinde.AuthOption { return []kinde.AuthOption{kinde.WithPrompt("login")} }
 
 // What the guards of the application under test require.
 const (
@@ -187,6 +197,11 @@ type Guards[H any] struct {
 
 	RequireScope             func(scopes ...string) H
 	RequirePermissionOrScope func(keys ...string) H
+
+	// SignIn returns a handler of the application's own that starts a
+	// sign-in with the front end's SignIn(c, returnTo, opts...) and answers
+	// 500 when SignIn returns an error (Mount puts it on PathStepUp).
+	SignIn func(returnTo string, opts ...kinde.AuthOption) H
 }
 
 // Mount adds the suite's routes with route, which must add a GET route for
@@ -209,6 +224,9 @@ func Mount[H any](g Guards[H], route func(path string, fromKey bool, guards ...H
 	route(PathScope, false, g.RequireBearer(), g.RequireScope(Scope))
 	route(PathMixed, false, g.RequireBearer(), g.RequirePermissionOrScope(APIPermission))
 	route(PathScopeAlone, false, g.RequireScope(Scope))
+	if g.SignIn != nil {
+		route(PathStepUp, false, g.SignIn(StepUpReturn, StepUpOptions()...))
+	}
 }
 
 // NetHTTP is the Start of core's net/http front end: Web.Handler for the
@@ -233,7 +251,16 @@ func NetHTTP(t *testing.T, app App) {
 	})
 	g := Guards[func(http.Handler) http.Handler]{RequireAuth: web.RequireAuth, RequirePermission: web.RequirePermission,
 		RequireRole: web.RequireRole, RequireOrg: web.RequireOrg, RequireFlag: web.RequireFlag, Require: web.Require,
-		RequireBearer: web.RequireBearer, RequireScope: web.RequireScope, RequirePermissionOrScope: web.RequirePermissionOrScope}
+		RequireBearer: web.RequireBearer, RequireScope: web.RequireScope, RequirePermissionOrScope: web.RequirePermissionOrScope,
+		SignIn: func(returnTo string, opts ...kinde.AuthOption) func(http.Handler) http.Handler {
+			return func(http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if err := web.SignIn(kinde.NewHTTPExchange(w, r), returnTo, opts...); err != nil {
+						http.Error(w, err.Error(), http.StatusInternalServerError)
+					}
+				})
+			}
+		}}
 	Mount(g, func(path string, _ bool, guards ...func(http.Handler) http.Handler) {
 		var h http.Handler = me
 		for _, guard := range slices.Backward(guards) {

@@ -61,7 +61,7 @@ func setup(t *testing.T, start Start, paths kinde.Paths, fromEnv bool, mods ...f
 	if f.paths.Login == "" {
 		f.paths = kinde.Paths{Login: kinde.DefaultPaths().Login, Register: kinde.DefaultPaths().Register,
 			CreateOrg: kinde.DefaultPaths().CreateOrg, Callback: kinde.DefaultPaths().Callback,
-			Logout: kinde.DefaultPaths().Logout, SwitchOrg: kinde.DefaultPaths().SwitchOrg}
+			Logout: kinde.DefaultPaths().Logout, SwitchOrg: kinde.DefaultPaths().SwitchOrg, Portal: kinde.DefaultPaths().Portal}
 	}
 	f.cfg = Config(f.srv, f.base+f.paths.Callback)
 	f.cfg.Audience = []string{Audience}

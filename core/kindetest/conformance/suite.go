@@ -47,6 +47,7 @@ var scenarios = func() []scenario {
 		out = append(out, scenario{"guard " + g.path + " " + g.name, g.run})
 	}
 	out = append(out, switchOrgScenarios...)
+	out = append(out, signInOptionScenarios...)
 	return append(out,
 		scenario{"bearer valid", testBearerValid},
 		scenario{"bearer missing", testBearerMissing},
