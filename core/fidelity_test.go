@@ -486,7 +486,7 @@ func checkIdentity(t *testing.T, s *kinde.Session, x fidelityExpect) {
 		case "", "access":
 			got = s.Claim(c.Name)
 		case "id":
-			got = s.IDClaim(c.Name)
+			got = s.IDClaims().Get(c.Name)
 		default:
 			t.Fatalf("claim %q: unknown token %q", c.Name, c.Token)
 		}

@@ -192,13 +192,6 @@ func (s *Session) AccessToken() string {
 	return s.tokens.AccessToken
 }
 
-// IDToken returns the current ID token, or "" when there is none.
-func (s *Session) IDToken() string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.tokens.IDToken
-}
-
 // Tokens returns a copy of the current tokens, for storing the session.
 func (s *Session) Tokens() Tokens {
 	s.mu.RLock()
@@ -272,10 +265,6 @@ func (v ClaimValue) String() string {
 
 // Claim returns the claim name of the access token.
 func (s *Session) Claim(name string) ClaimValue { return s.AccessClaims().Get(name) }
-
-// IDClaim returns the claim name of the ID token; it is absent when the
-// session has no ID token.
-func (s *Session) IDClaim(name string) ClaimValue { return s.IDClaims().Get(name) }
 
 // --- claim reading helpers shared by the Session helpers ---
 

@@ -200,8 +200,8 @@ func TestSessionClaims(t *testing.T) {
 		{"object claim", s.Claim("nested"), true, false, `{"a":[1,2]}`},
 		{"null claim", s.Claim("nothing"), true, true, ""},
 		{"absent claim", s.Claim("missing"), false, false, ""},
-		{"ID claim without ID token", s.IDClaim("email"), false, false, ""},
-		{"ID claim", full.IDClaim("email"), true, false, "jane@example.com"},
+		{"ID claim without ID token", s.IDClaims().Get("email"), false, false, ""},
+		{"ID claim", full.IDClaims().Get("email"), true, false, "jane@example.com"},
 		{"ID-only claim is not in the access token", full.Claim("given_name"), false, false, ""},
 	}
 	for _, tt := range tests {
@@ -236,7 +236,7 @@ func TestSessionAccessors(t *testing.T) {
 	tok := f.tokens(t, kindetest.IssueOptions{})
 	s, err := f.client.Session(context.Background(), tok)
 	must(t, err)
-	if s.AccessToken() != tok.AccessToken || s.IDToken() != tok.IDToken {
+	if s.AccessToken() != tok.AccessToken || s.Tokens().IDToken != tok.IDToken {
 		t.Fatal("AccessToken/IDToken differ from the tokens given")
 	}
 	if s.UserID() != f.user.ID {
@@ -261,7 +261,7 @@ func TestSessionAccessors(t *testing.T) {
 	}
 	noID, err := f.client.Session(context.Background(), &kinde.Tokens{AccessToken: tok.AccessToken})
 	must(t, err)
-	if noID.IDClaims() != nil || noID.IDToken() != "" || noID.UserID() != f.user.ID {
+	if noID.IDClaims() != nil || noID.Tokens().IDToken != "" || noID.UserID() != f.user.ID {
 		t.Fatal("session without an ID token has ID claims or lost the user ID")
 	}
 }
