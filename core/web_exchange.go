@@ -42,6 +42,10 @@ type requestState struct {
 	session *Session
 	own     Session      // storage for a session built for this request (bearer tokens)
 	http    httpExchange // the request's net/http Exchange, reused by the guards
+
+	src Exchange       // the Exchange of another adapter given to LoadContext
+	cx  cookieExchange // src reading cookies through jar, for the session loader
+	jar cookieJar      // the web layer's cookies, read once (web_cookies.go)
 }
 
 // attach makes st a child context of parent that answers ctxKey{} with st.
