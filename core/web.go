@@ -536,7 +536,7 @@ func (w *Web) redirectToKinde(x Exchange, flow flowState, opts ...AuthOption) {
 		return
 	}
 	w.makeRoomForFlow(x, cookieBytes(name, sealed))
-	x.SetCookie(&http.Cookie{Name: name, Value: sealed, Path: w.o.paths.Callback,
+	x.SetCookie(&http.Cookie{Name: name, Value: sealed, Path: w.flowPath(),
 		MaxAge: int(w.o.flowLifetime / time.Second), HttpOnly: true, Secure: w.secure(x), SameSite: http.SameSiteLaxMode})
 	x.Redirect(http.StatusFound, req.URL)
 }

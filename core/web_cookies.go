@@ -309,9 +309,27 @@ func (w *Web) checkCookieBudget(x Exchange, cookies []*http.Cookie) error {
 	return nil
 }
 
+// flowPath is the Path of flow cookies: the longest directory shared by the
+// routes that start a sign-in and the callback ("/api/auth/" by default), so
+// that a sign-in start sees the flows a browser already holds (and can drop
+// the oldest) while the application's pages never receive them.
+func (w *Web) flowPath() string {
+	p := w.o.paths
+	prefix := p.Callback
+	for _, r := range []string{p.Login, p.Register, p.CreateOrg, p.SwitchOrg} {
+		for !strings.HasPrefix(r, prefix) {
+			prefix = prefix[:len(prefix)-1]
+		}
+	}
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		return prefix[:i+1]
+	}
+	return "/"
+}
+
 // expireFlow deletes the flow cookie name.
 func (w *Web) expireFlow(x Exchange, name string) {
-	x.SetCookie(&http.Cookie{Name: name, Value: "", Path: w.o.paths.Callback, MaxAge: -1,
+	x.SetCookie(&http.Cookie{Name: name, Value: "", Path: w.flowPath(), MaxAge: -1,
 		Expires: time.Unix(0, 0), HttpOnly: true, Secure: w.secure(x), SameSite: http.SameSiteLaxMode})
 }
 
