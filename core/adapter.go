@@ -269,7 +269,7 @@ func (w *Web) LoadContext(x Exchange) (context.Context, *Session) {
 		st = &requestState{}
 		st.http = httpExchange{w: hx.w, r: hx.r, st: st}
 	default:
-		st = &requestState{src: x}
+		st = &requestState{}
 		st.cx = cookieExchange{Exchange: x, st: st}
 	}
 	// The loader reads cookies through the state, which reads the Cookie
@@ -456,8 +456,8 @@ func (w *Web) CheckReadBufferSize(size int) {
 		size = 4096
 	}
 	budget, lowered := w.setReadBufferSize(size)
-	if lowered && w.o.store == nil {
-		w.log.Info("kinde: the server reads at most read_buffer_size bytes of request headers, so session cookies are kept within cookie_budget bytes; a user whose session is larger sees an error page at sign-in: keep sessions server-side with kinde.WithStore or raise the read buffer (fiber.Config.ReadBufferSize) if that happens",
+	if lowered && w.o.store == nil && size < RecommendedReadBufferSize {
+		w.log.Info("kinde: the server's read buffer is small, so session cookies are kept within cookie_budget bytes; a user whose session is larger sees an error page at sign-in: keep sessions server-side with kinde.WithStore or raise fiber.Config.ReadBufferSize if that happens",
 			"read_buffer_size", size, "cookie_budget", budget)
 	}
 }

@@ -36,7 +36,6 @@ type cookiePair struct{ name, value string }
 
 // cookieJar is the web layer's view of one request's Cookie header.
 type cookieJar struct {
-	read   bool
 	own    []cookiePair // the web layer's cookies, in header order
 	inline [2]cookiePair
 }
@@ -62,8 +61,8 @@ func (st *requestState) Cookie(name string) (string, bool) { return st.cookie(na
 
 // source is the Exchange whose request the state belongs to, or nil.
 func (st *requestState) source() Exchange {
-	if st.src != nil {
-		return st.src
+	if st.cx.Exchange != nil {
+		return st.cx.Exchange
 	}
 	if st.http.r != nil {
 		return &st.http
@@ -75,8 +74,11 @@ func (st *requestState) cookie(name string) (string, bool) {
 	if st.web == nil || !st.web.ownCookie(name) {
 		return st.scan(name)
 	}
-	if !st.jar.read && !st.fill() {
+	if !st.jarRead && !st.fill() {
 		return st.scan(name)
+	}
+	if st.jar == nil {
+		return "", false
 	}
 	for _, c := range st.jar.own {
 		if c.name == name {
@@ -116,8 +118,7 @@ func (st *requestState) fill() bool {
 	default:
 		return false
 	}
-	st.jar.read = true
-	st.jar.own = st.jar.inline[:0]
+	st.jarRead = true
 	budget, count := maxCookieHeaderBytes, 0
 	var stop string
 	read := func(line string) bool {
@@ -145,6 +146,10 @@ func (st *requestState) fill() bool {
 			k, v, ok := strings.Cut(part, "=")
 			if !ok || !st.web.ownCookie(k) {
 				continue
+			}
+			if st.jar == nil {
+				st.jar = &cookieJar{}
+				st.jar.own = st.jar.inline[:0]
 			}
 			if len(st.jar.own) == maxOwnCookies {
 				stop = "own cookies"
@@ -217,15 +222,17 @@ func (w *Web) stateOf(x Exchange) *requestState {
 	if st := stateFrom(x.Context()); st != nil && st.web == w && st.source() != nil {
 		return st
 	}
-	return &requestState{web: w, src: x}
+	st := &requestState{web: w}
+	st.cx = cookieExchange{Exchange: x, st: st}
+	return st
 }
 
 // ownCookies returns the web layer's cookies the request carries (at most
 // maxOwnCookies), in header order.
 func (w *Web) ownCookies(x Exchange) []cookiePair {
 	st := w.stateOf(x)
-	if !st.jar.read && !st.fill() {
-		return nil // an Exchange that cannot list its cookies
+	if !st.jarRead && !st.fill() || st.jar == nil {
+		return nil // none, or an Exchange that cannot list its cookies
 	}
 	return st.jar.own
 }

@@ -43,9 +43,12 @@ type requestState struct {
 	own     Session      // storage for a session built for this request (bearer tokens)
 	http    httpExchange // the request's net/http Exchange, reused by the guards
 
-	src Exchange       // the Exchange of another adapter given to LoadContext
-	cx  cookieExchange // src reading cookies through jar, for the session loader
-	jar cookieJar      // the web layer's cookies, read once (web_cookies.go)
+	// The web layer's cookies, read once (web_cookies.go): cx holds the
+	// Exchange of another adapter given to LoadContext; jar is nil until a
+	// read finds one of them.
+	cx      cookieExchange
+	jar     *cookieJar
+	jarRead bool
 }
 
 // attach makes st a child context of parent that answers ctxKey{} with st.
