@@ -112,8 +112,13 @@ func (x *httpExchange) Header(name string) string {
 	return x.r.Header.Get(name)
 }
 
-// Cookie implements Exchange.
+// Cookie implements Exchange. Within a request the web layer handles, its
+// own cookies are read from one pass over the Cookie header (see
+// cookieJar).
 func (x *httpExchange) Cookie(name string) (string, bool) {
+	if x.st != nil {
+		return x.st.cookie(name)
+	}
 	return cookieValue(x.r.Header["Cookie"], name)
 }
 
@@ -262,11 +267,19 @@ func (w *Web) LoadContext(x Exchange) (context.Context, *Session) {
 		st = hx.st // allocated with the exchange, not attached yet
 	case ok:
 		st = &requestState{}
-		st.http = httpExchange{w: hx.w, r: hx.r}
+		st.http = httpExchange{w: hx.w, r: hx.r, st: st}
 	default:
 		st = &requestState{}
+		st.cx = cookieExchange{Exchange: x, st: st}
 	}
-	st.web, st.session = w, w.load(x)
+	// The loader reads cookies through the state, which reads the Cookie
+	// header once for the whole request.
+	lx := Exchange(&st.cx)
+	if ok {
+		lx = &st.http
+	}
+	st.web = w
+	st.session = w.load(lx)
 	return st.attach(x.Context()), st.session
 }
 
@@ -418,21 +431,33 @@ func (r *recorder) Write(status int, contentType string, body []byte) {
 	r.d.Status, r.d.ContentType, r.d.Body = status, contentType, body
 }
 
-// RecommendedReadBufferSize is the request-header buffer a fasthttp server
-// (Fiber) needs for cookie sessions: the session cookies of a signed-in user
-// take about 4 KB, and a sign-in adds a flow cookie on top.
+// RecommendedReadBufferSize is a request-header buffer for a fasthttp
+// server (Fiber) with which cookie sessions of users with many permissions
+// or feature flags fit without a server-side store. Fiber's default (4096)
+// works too: see CheckReadBufferSize.
 const RecommendedReadBufferSize = 16 << 10
 
-// CheckReadBufferSize logs a warning when sessions live in cookies and a
-// fasthttp server reads at most size bytes of request headers (0 means
-// fasthttp's default, 4096): such a server answers 431 once a user signs in.
-// For adapters: the Fiber adapters call it from Register.
+// CheckReadBufferSize tells the web layer that the server reads at most
+// size bytes of request line and headers (fasthttp's ReadBufferSize; 0
+// means fasthttp's default, 4096), so that it never writes cookies such a
+// server cannot read back (it would answer 431 to every later request).
+// The web layer's cookies then take at most size less 1700 bytes (room for
+// a browser's other headers, about 1.5 KB): a session that does not fit is
+// not written, and the sign-in ends on an error page that names the fixes
+// (kinde.WithStore, or a larger read buffer); flow cookies of abandoned
+// sign-ins are dropped to make room. With several servers the smallest size
+// wins. For adapters: the Fiber adapters call it from Register and from
+// Middleware.
 func (w *Web) CheckReadBufferSize(size int) {
-	if size == 0 {
+	if w.o.resource {
+		return
+	}
+	if size <= 0 {
 		size = 4096
 	}
-	if w.o.store == nil && !w.o.resource && size < RecommendedReadBufferSize {
-		w.log.Warn("kinde: the server's ReadBufferSize is too small for cookie sessions and will answer 431 after sign-in; set fiber.Config{ReadBufferSize: 16 << 10} or keep sessions server-side with kinde.WithStore",
-			"read_buffer_size", size)
+	budget, lowered := w.setReadBufferSize(size)
+	if lowered && w.o.store == nil && size < RecommendedReadBufferSize {
+		w.log.Info("kinde: the server's read buffer is small, so session cookies are kept within cookie_budget bytes; a user whose session is larger sees an error page at sign-in: keep sessions server-side with kinde.WithStore or raise fiber.Config.ReadBufferSize if that happens",
+			"read_buffer_size", size, "cookie_budget", budget)
 	}
 }

@@ -24,7 +24,11 @@ func (w *Web) Handler() http.Handler {
 			http.Error(rw, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		h(NewHTTPExchange(rw, r))
+		x := NewHTTPExchange(rw, r)
+		if hx, ok := x.(*httpExchange); ok && hx.st != nil && hx.st.web == nil {
+			hx.st.web = w // its cookies are read once (web_cookies.go)
+		}
+		h(x)
 	})
 }
 

@@ -1,6 +1,7 @@
 package kinde
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gokinde/kinde/core/internal/cookie"
@@ -246,6 +248,7 @@ type Web struct {
 	log       *slog.Logger
 	origin    string
 	refreshes *refreshGroup
+	budget    atomic.Int64 // bytes of Cookie header the web layer may use, 0: no limit (web_cookies.go)
 
 	noAudienceWarning sync.Once
 	guardOrderWarning sync.Once
@@ -383,7 +386,20 @@ type flowState struct {
 	OrgCode  string `json:"o,omitempty"`
 	Redirect string `json:"u"`
 	Silent   bool   `json:"q,omitempty"`
+	Started  int64  `json:"t,omitempty"` // Unix time the sign-in started: the oldest flow is dropped first
 }
+
+const (
+	// maxFlows is how many sign-ins a browser may have started and not
+	// finished: starting one more drops the flow cookie of the oldest.
+	maxFlows = 4
+	// maxFlowBytes bounds the Cookie header the flow cookies take at the
+	// callback (with a cookie budget, what the session leaves of it).
+	maxFlowBytes = 2048
+	// maxReturnTo bounds the post-login path a flow cookie stores; a longer
+	// one is replaced by the after-login path.
+	maxReturnTo = 512
+)
 
 func flowCookieName(state string) string {
 	if len(state) > 24 {
@@ -585,7 +601,9 @@ func (w *Web) sameSitePath(x Exchange, target string) (string, bool) {
 }
 
 // redirectToKinde creates a sign-in request, stores its flow cookie and
-// sends the browser to Kinde.
+// sends the browser to Kinde. Flow cookies are bounded: the post-login path
+// they store (maxReturnTo), how many a browser keeps (maxFlows) and the
+// bytes they add to the callback's Cookie header (see makeRoomForFlow).
 func (w *Web) redirectToKinde(x Exchange, flow flowState, opts ...AuthOption) {
 	req, err := w.c.AuthURL(opts...)
 	if err != nil {
@@ -593,16 +611,83 @@ func (w *Web) redirectToKinde(x Exchange, flow flowState, opts ...AuthOption) {
 		w.fail(x, http.StatusBadRequest, "Cannot start sign-in", "The sign-in request is not valid.")
 		return
 	}
+	if len(flow.ReturnTo) > maxReturnTo {
+		w.log.InfoContext(x.Context(), "kinde: the post-login path is too long to keep during sign-in; the user lands on the after-login path instead",
+			"length", len(flow.ReturnTo), "max", maxReturnTo, "target", truncate(flow.ReturnTo, 80))
+		flow.ReturnTo = "" // the callback sends the browser to the after-login path
+	}
+	now := w.c.cfg.Now()
 	flow.State, flow.Verifier, flow.Nonce, flow.Redirect = req.State, req.CodeVerifier, req.Nonce, req.RedirectURL
+	flow.Started = now.Unix()
 	b, _ := json.Marshal(flow)
-	sealed, err := w.codec.Seal(flowCookieName(req.State), b, w.c.cfg.Now().Add(w.o.flowLifetime))
+	name := flowCookieName(req.State)
+	sealed, err := w.codec.Seal(name, b, now.Add(w.o.flowLifetime))
 	if err != nil {
 		w.fail(x, http.StatusInternalServerError, "Cannot start sign-in", "The sign-in state could not be stored.")
 		return
 	}
-	x.SetCookie(&http.Cookie{Name: flowCookieName(req.State), Value: sealed, Path: w.o.paths.Callback,
+	w.makeRoomForFlow(x, cookieBytes(name, sealed))
+	x.SetCookie(&http.Cookie{Name: name, Value: sealed, Path: w.flowPath(),
 		MaxAge: int(w.o.flowLifetime / time.Second), HttpOnly: true, Secure: w.secure(x), SameSite: http.SameSiteLaxMode})
 	x.Redirect(http.StatusFound, req.URL)
+}
+
+// makeRoomForFlow drops the flow cookies of the oldest unfinished sign-ins
+// (unreadable ones first) until a new flow cookie of need bytes is within
+// maxFlows and maxFlowBytes and, with a cookie budget (CheckReadBufferSize),
+// fits beside the session cookies in the callback's request. When even the
+// session and the new flow alone exceed the budget, the session cookies
+// are cleared: the callback replaces the session anyway, and a request the
+// server cannot read would fail the sign-in.
+func (w *Web) makeRoomForFlow(x Exchange, need int) {
+	type live struct {
+		name    string
+		size    int
+		started int64
+	}
+	var flows []live
+	session := 0
+	now := w.c.cfg.Now()
+	for _, c := range w.ownCookies(x) {
+		size := cookieBytes(c.name, c.value)
+		if !strings.HasPrefix(c.name, flowCookiePrefix) {
+			session += size
+			continue
+		}
+		f := live{name: c.name, size: size}
+		if b, err := w.codec.Open(c.name, c.value, now); err == nil {
+			var fs flowState
+			if json.Unmarshal(b, &fs) == nil {
+				f.started = max(fs.Started, 1)
+			}
+		}
+		flows = append(flows, f)
+	}
+	slices.SortStableFunc(flows, func(a, b live) int { return cmp.Compare(a.started, b.started) })
+	room := maxFlowBytes
+	budget := w.cookieBudget()
+	if budget > 0 {
+		room = min(room, budget-session)
+	}
+	total := need
+	for _, f := range flows {
+		total += f.size
+	}
+	dropped := 0
+	for len(flows) > 0 && (len(flows) >= maxFlows || total > room) {
+		w.expireFlow(x, flows[0].name)
+		total -= flows[0].size
+		flows = flows[1:]
+		dropped++
+	}
+	if dropped > 0 {
+		w.c.debug(x.Context(), "dropped the flow cookies of older unfinished sign-ins", "dropped", dropped)
+	}
+	if budget > 0 && session > 0 && session+need > budget {
+		w.log.InfoContext(x.Context(), "kinde: starting a sign-in clears the current session: with it, the callback's cookies would exceed what the server reads back (CheckReadBufferSize)",
+			"session_bytes", session, "flow_bytes", need, "cookie_budget", budget)
+		w.destroy(x)
+	}
 }
 
 // readFlow returns the flow cookie of state, or nil.
@@ -632,8 +717,7 @@ func (w *Web) clearFlow(x Exchange, state string) {
 	if _, ok := x.Cookie(flowCookieName(state)); !ok {
 		return
 	}
-	x.SetCookie(&http.Cookie{Name: flowCookieName(state), Value: "", Path: w.o.paths.Callback, MaxAge: -1,
-		Expires: time.Unix(0, 0), HttpOnly: true, Secure: w.secure(x), SameSite: http.SameSiteLaxMode})
+	w.expireFlow(x, flowCookieName(state))
 }
 
 // callback finishes a sign-in: it checks the state against its flow cookie,
@@ -689,6 +773,9 @@ func (w *Web) callback(x Exchange) {
 }
 
 func sessionSaveHint(err error) string {
+	if isBudgetError(err) {
+		return "Your session is too large for this server's request size limit, so you were not signed in. The site owner can keep sessions on the server (kinde.WithStore) or raise the server's read buffer size (ReadBufferSize)."
+	}
 	if errors.Is(err, ErrSessionTooLarge) {
 		return "The session is too large for cookies. The site owner should use a server-side session store."
 	}

@@ -42,6 +42,13 @@ type requestState struct {
 	session *Session
 	own     Session      // storage for a session built for this request (bearer tokens)
 	http    httpExchange // the request's net/http Exchange, reused by the guards
+
+	// The web layer's cookies, read once (web_cookies.go): cx holds the
+	// Exchange of another adapter given to LoadContext; jar is nil until a
+	// read finds one of them.
+	cx      cookieExchange
+	jar     *cookieJar
+	jarRead bool
 }
 
 // attach makes st a child context of parent that answers ctxKey{} with st.

@@ -73,6 +73,9 @@ func (w *Web) save(x Exchange, t *Tokens, id string) error {
 	if err != nil {
 		return err
 	}
+	if err := w.checkCookieBudget(x, cookies); err != nil {
+		return err // never a session the server cannot read back
+	}
 	for _, c := range cookies {
 		x.SetCookie(c)
 	}

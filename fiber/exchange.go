@@ -38,9 +38,28 @@ func (x exchange) Header(name string) string { return unsafeString(x.c.Request()
 
 // Cookie does not copy either (the web layer decrypts the value at once);
 // an empty cookie counts as absent, which is how the web layer treats it.
+// Once the session middleware has run, the web layer's cookies come from
+// its one read of the Cookie header for the whole request (the request's
+// context answers them); otherwise fasthttp parses the header.
 func (x exchange) Cookie(name string) (string, bool) {
+	if r, ok := x.c.UserContext().(cookieReader); ok {
+		v, ok := r.Cookie(name)
+		return v, ok && v != ""
+	}
 	v := x.c.Request().Header.Cookie(name)
 	return unsafeString(v), len(v) > 0
+}
+
+// cookieReader is the request context the session middleware installs.
+type cookieReader interface {
+	Cookie(name string) (string, bool)
+}
+
+// CookieHeader is the raw Cookie header, without copying, for the web
+// layer's single pass over it (found with an anonymous interface). Unlike
+// Header("Cookie"), it does not make fasthttp parse every cookie.
+func (x exchange) CookieHeader() string {
+	return unsafeString(x.c.Request().Header.Peek(fiber.HeaderCookie))
 }
 
 // unsafeString views b as a string without copying. The result is valid only

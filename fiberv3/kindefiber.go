@@ -88,9 +88,14 @@ func route(web *kinde.Web, p string) fiber.Handler {
 // needed) and stores it, with web, in c.Context(), where SessionFrom
 // and the guards find it, and under Config.ContextKey. Register installs
 // it; it follows the Config given to kinde.NewWeb with WithConfig.
+// At the first request it gives the app's ReadBufferSize to
+// web.CheckReadBufferSize, so that no session cookie is written that the
+// app could not read back.
 func Middleware(web *kinde.Web) fiber.Handler {
 	cfg := configOf(web)
+	var buffer sync.Once // the app's read buffer, known at its first request
 	return func(c fiber.Ctx) error {
+		buffer.Do(func() { web.CheckReadBufferSize(c.App().Config().ReadBufferSize) })
 		if cfg.Next != nil && cfg.Next(c) {
 			c.SetContext(web.SkipContext(c.Context()))
 			return c.Next()

@@ -343,7 +343,7 @@ func TestCookiesAsNetHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (&http.Cookie{Name: c.Name, Value: c.Value, Path: kinde.DefaultPaths().Callback, MaxAge: c.MaxAge,
+	if want := (&http.Cookie{Name: c.Name, Value: c.Value, Path: "/api/auth/", MaxAge: c.MaxAge,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode}).String(); cookies[0] != want || c.MaxAge <= 0 {
 		t.Errorf("Set-Cookie %q, want %q", cookies[0], want)
 	}
