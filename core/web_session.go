@@ -1,9 +1,11 @@
 package kinde
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gokinde/kinde/core/internal/cookie"
 )
@@ -15,53 +17,105 @@ var errNoSession = errors.New("kinde: no session")
 // well be fine.
 var errStoreFailed = errors.New("kinde: session store failed")
 
+// errSwapLost means a compare-and-swap save found the stored session changed
+// since it was read: another request (or instance) wrote it first.
+var errSwapLost = errors.New("kinde: the stored session changed since it was read")
+
+// storeTimeout bounds every call to the session store, so that a frozen
+// store costs a request at most this long.
+const storeTimeout = 2 * time.Second
+
+// casStore is the optional method of a Store that lets a refresh never
+// overwrite a newer session (see the Store documentation).
+type casStore interface {
+	CompareAndSwap(ctx context.Context, id string, old, new []byte, ttl time.Duration) (swapped bool, err error)
+}
+
 func (w *Web) cookieOptions(x Exchange) cookie.Options {
 	return cookie.Options{Path: "/", MaxAge: w.o.lifetime, Secure: w.secure(x), SameSite: http.SameSiteLaxMode}
 }
 
-// read returns the tokens of the request's session and, for server-side
-// stores, the session id.
-func (w *Web) read(x Exchange) (*Tokens, string, error) {
+// storeContext bounds one store call by storeTimeout.
+func (w *Web) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, w.refreshes.storeTimeout)
+}
+
+// read returns the request's session and, for server-side stores, the
+// session id and the record bytes as stored (for CompareAndSwap).
+func (w *Web) read(x Exchange) (rec *sessionRecord, id string, raw []byte, err error) {
 	if _, ok := x.Cookie(w.o.cookieName); !ok {
-		return nil, "", errNoSession // the common anonymous case, without allocating
+		return nil, "", nil, errNoSession // the common anonymous case, without allocating
 	}
 	now := w.c.cfg.Now()
-	raw, err := w.codec.Decode(w.o.cookieName, x.Cookie, now)
+	b, err := w.codec.Decode(w.o.cookieName, x.Cookie, now)
 	if err != nil {
 		if errors.Is(err, cookie.ErrNotFound) {
-			return nil, "", errNoSession
+			return nil, "", nil, errNoSession
 		}
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	id := ""
 	if w.o.store != nil {
-		id = string(raw)
-		if raw, err = w.o.store.Get(x.Context(), id); err != nil {
-			if isSessionNotFound(err) {
-				return nil, id, fmt.Errorf("%w: %w", errNoSession, err)
-			}
-			return nil, id, fmt.Errorf("%w: %w", errStoreFailed, err)
+		id = string(b)
+		if b, err = w.storeGet(x.Context(), id); err != nil {
+			return nil, id, nil, err
 		}
+		raw = b
 	}
-	t, err := decodeSession(raw)
+	rec, err = w.decodeRecord(b)
 	if err != nil {
-		return nil, id, fmt.Errorf("%w: %w", err, cookie.ErrInvalid)
+		return nil, id, nil, err
+	}
+	return rec, id, raw, nil
+}
+
+// storeGet reads id from the store within storeTimeout.
+func (w *Web) storeGet(ctx context.Context, id string) ([]byte, error) {
+	sctx, cancel := w.storeContext(ctx)
+	defer cancel()
+	b, err := w.o.store.Get(sctx, id)
+	if err != nil {
+		if isSessionNotFound(err) {
+			return nil, fmt.Errorf("%w: %w", errNoSession, err)
+		}
+		return nil, fmt.Errorf("%w: %w", errStoreFailed, err)
+	}
+	return b, nil
+}
+
+// decodeRecord decodes a session record (cookie payload or store value).
+func (w *Web) decodeRecord(b []byte) (*sessionRecord, error) {
+	t, err := decodeSession(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", err, cookie.ErrInvalid)
 	}
 	t.leeway, t.now = w.c.cfg.Leeway, w.c.cfg.Now
-	return t, id, nil
+	return &sessionRecord{t: t}, nil
 }
 
 // save writes the session: into the session cookies, or into the store
 // under id (a new random id when id is empty) with the id in the cookie.
-func (w *Web) save(x Exchange, t *Tokens, id string) error {
-	b := encodeSession(t)
+// With old (the bytes read from the store) and a store that has
+// CompareAndSwap, the write only happens when the store still holds old;
+// otherwise save returns errSwapLost and writes nothing.
+func (w *Web) save(x Exchange, rec *sessionRecord, id string, old []byte) error {
+	b := encodeSession(rec.t)
 	now := w.c.cfg.Now()
 	opts := w.cookieOptions(x)
 	if w.o.store != nil {
 		if id == "" {
 			id = randomString(32)
 		}
-		if err := w.o.store.Set(x.Context(), id, b, w.o.lifetime); err != nil {
+		sctx, cancel := w.storeContext(x.Context())
+		defer cancel()
+		if cas, ok := w.o.store.(casStore); ok && old != nil {
+			swapped, err := cas.CompareAndSwap(sctx, id, old, b, w.o.lifetime)
+			if err != nil {
+				return fmt.Errorf("kinde: store session: %w", err)
+			}
+			if !swapped {
+				return errSwapLost
+			}
+		} else if err := w.o.store.Set(sctx, id, b, w.o.lifetime); err != nil {
 			return fmt.Errorf("kinde: store session: %w", err)
 		}
 		b = []byte(id)
@@ -81,9 +135,11 @@ func (w *Web) save(x Exchange, t *Tokens, id string) error {
 func (w *Web) destroy(x Exchange) {
 	if w.o.store != nil {
 		if raw, err := w.codec.Decode(w.o.cookieName, x.Cookie, w.c.cfg.Now()); err == nil {
-			if err := w.o.store.Delete(x.Context(), string(raw)); err != nil && !isSessionNotFound(err) {
+			sctx, cancel := w.storeContext(x.Context())
+			if err := w.o.store.Delete(sctx, string(raw)); err != nil && !isSessionNotFound(err) {
 				w.log.WarnContext(x.Context(), "kinde: deleting a session from the store failed", "error", err)
 			}
+			cancel()
 		}
 	}
 	for _, c := range w.codec.ClearCookies(w.o.cookieName, x.Cookie, w.cookieOptions(x)) {
