@@ -208,11 +208,11 @@ type Web struct {
 // restarts (a warning is logged).
 func NewWeb(opts ...WebOption) (*Web, error) {
 	o := webOptions{
-		cookieName:    defaultSessionCookie,
-		afterLogin:    "/",
-		lifetime:      defaultSessionLifetime,
-		flowLifetime:  defaultFlowLifetime,
-		paths:         DefaultPaths(),
+		cookieName:   defaultSessionCookie,
+		afterLogin:   "/",
+		lifetime:     defaultSessionLifetime,
+		flowLifetime: defaultFlowLifetime,
+		paths:        DefaultPaths(),
 	}
 	for _, opt := range opts {
 		if opt == nil {
