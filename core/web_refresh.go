@@ -327,7 +327,8 @@ func (g *refreshGroup) run(ctx context.Context, c *refreshCall, key string, old 
 	g.mu.Lock()
 	delete(g.calls, key)
 	if c.err == nil {
-		delete(g.fails, key)
+		// A back-off entry of key stays until it is forgotten: a refresh
+		// whose tokens fail verification continues it (see fail).
 		g.remember(key, c.t, now)
 	}
 	g.mu.Unlock()
