@@ -2,6 +2,7 @@ package kinde
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"sync"
@@ -38,6 +39,9 @@ const (
 	backoffMax = 30 * time.Second
 	// backoffEntries bounds the sessions whose failures are remembered.
 	backoffEntries = 10_000
+	// unchangedEntries bounds the access tokens remembered as handed back
+	// unchanged by a refresh (about 80 bytes each).
+	unchangedEntries = 100_000
 )
 
 // errBackingOff means the session's last refresh failed and the next try
@@ -70,7 +74,7 @@ func (w *Web) load(x Exchange) *Session {
 		return nil
 	}
 	refreshed := false
-	if w.canRefresh(rec) && rec.t.Expired() {
+	if w.canRefresh(rec) && rec.t.Expired() && !w.refreshes.unchanged(rec.t) {
 		if rec = w.refresh(x, rec, id, raw, false); rec == nil {
 			return nil
 		}
@@ -246,6 +250,11 @@ type refreshGroup struct {
 	queue  []*recentRefresh // oldest first: the TTL is fixed, so also by expiry
 	bytes  int
 	fails  map[string]*refreshBackoff
+	// same holds (digests of) access tokens that a refresh handed back
+	// unchanged, until they expire: Kinde returns the same access token
+	// until it has expired, so refreshing it again within the clock leeway
+	// would only rotate the refresh token.
+	same map[[sha256.Size]byte]time.Time
 }
 
 type refreshCall struct {
@@ -276,7 +285,8 @@ func newRefreshGroup(now func() time.Time, log *slog.Logger) *refreshGroup {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &refreshGroup{now: now, log: log, timeout: refreshTimeout, storeTimeout: storeTimeout, maxBytes: recentRefreshBytes,
-		calls: map[string]*refreshCall{}, recent: map[string]*recentRefresh{}, fails: map[string]*refreshBackoff{}}
+		calls: map[string]*refreshCall{}, recent: map[string]*recentRefresh{}, fails: map[string]*refreshBackoff{},
+		same: map[[sha256.Size]byte]time.Time{}}
 }
 
 // do refreshes old with fn, sharing the call with concurrent callers for the
@@ -326,6 +336,9 @@ func (g *refreshGroup) run(ctx context.Context, c *refreshCall, key string, old 
 	}
 	g.mu.Lock()
 	delete(g.calls, key)
+	if c.err == nil && c.t.AccessToken == old.AccessToken && c.t.ExpiresAt.After(now) {
+		g.keepUnchanged(c.t, now)
+	}
 	if c.err == nil {
 		// A back-off entry of key stays until it is forgotten: a refresh
 		// whose tokens fail verification continues it (see fail).
@@ -333,6 +346,37 @@ func (g *refreshGroup) run(ctx context.Context, c *refreshCall, key string, old 
 	}
 	g.mu.Unlock()
 	close(c.done)
+}
+
+// unchanged reports whether a refresh by this instance already handed back
+// t's access token unchanged and that token has not expired yet.
+func (g *refreshGroup) unchanged(t *Tokens) bool {
+	now := g.now()
+	sum := sha256.Sum256([]byte(t.AccessToken))
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	until, ok := g.same[sum]
+	if ok && !now.Before(until) {
+		delete(g.same, sum)
+		return false
+	}
+	return ok
+}
+
+// keepUnchanged remembers that a refresh handed back t's access token. The
+// caller holds g.mu.
+func (g *refreshGroup) keepUnchanged(t *Tokens, now time.Time) {
+	if len(g.same) >= unchangedEntries {
+		for k, until := range g.same {
+			if !now.Before(until) {
+				delete(g.same, k)
+			}
+		}
+		if len(g.same) >= unchangedEntries {
+			return // full of live entries: refresh again rather than grow
+		}
+	}
+	g.same[sha256.Sum256([]byte(t.AccessToken))] = t.ExpiresAt
 }
 
 // fail records a failed refresh of the session holding refresh token key:
