@@ -448,7 +448,6 @@ func TestRefreshKeyRetired(t *testing.T) {
 type blockingStore struct {
 	*kinde.MemoryStore
 	blocked chan struct{} // closed: calls block
-	mu      sync.Mutex
 }
 
 func (s *blockingStore) Get(ctx context.Context, id string) ([]byte, error) {
