@@ -143,11 +143,12 @@ func (s *MemoryStore) Set(ctx context.Context, id string, value []byte, ttl time
 	return s.put(ctx, id, value, ttl)
 }
 
-// CompareAndSwap replaces the value under id by new, for ttl, only when the
+// compareAndSwap replaces the value under id by new, for ttl, only when the
 // store holds exactly old there (and it has not expired). It reports
 // whether it did. The web layer uses it to save a refreshed session, so that
-// a newer session is never overwritten by an older one.
-func (s *MemoryStore) CompareAndSwap(ctx context.Context, id string, old, new []byte, ttl time.Duration) (bool, error) {
+// a newer session is never overwritten by an older one (the optional
+// CompareAndSwap of [Store], unexported here to keep the API small).
+func (s *MemoryStore) compareAndSwap(ctx context.Context, id string, old, new []byte, ttl time.Duration) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("kinde: memory store compare-and-swap: %w", err)
 	}

@@ -111,7 +111,7 @@ func TestStoreMemoryCompareAndSwap(t *testing.T) {
 			if tt.expired {
 				clock.Advance(time.Hour)
 			}
-			swapped, err := s.CompareAndSwap(ctx, "id", []byte(tt.old), []byte("v2"), time.Minute)
+			swapped, err := s.compareAndSwap(ctx, "id", []byte(tt.old), []byte("v2"), time.Minute)
 			if err != nil || swapped != tt.swapped {
 				t.Fatalf("CompareAndSwap = %v, %v; want %v", swapped, err, tt.swapped)
 			}
@@ -128,8 +128,10 @@ func TestStoreMemoryCompareAndSwap(t *testing.T) {
 		})
 	}
 	s, _ := newStoreTestMemory(10)
-	if _, err := s.CompareAndSwap(ctx, "id", nil, []byte("x"), 0); !errors.Is(err, errInvalidTTL) {
+	if _, err := s.compareAndSwap(ctx, "id", nil, []byte("x"), 0); !errors.Is(err, errInvalidTTL) {
 		t.Fatalf("zero ttl: %v", err)
 	}
-	var _ casStore = s
+	if compareAndSwapOf(s) == nil {
+		t.Fatal("the web layer does not see the MemoryStore's compare-and-swap")
+	}
 }

@@ -31,6 +31,17 @@ type casStore interface {
 	CompareAndSwap(ctx context.Context, id string, old, new []byte, ttl time.Duration) (swapped bool, err error)
 }
 
+// compareAndSwapOf returns the compare-and-swap of s, or nil when it has none.
+func compareAndSwapOf(s Store) func(ctx context.Context, id string, old, new []byte, ttl time.Duration) (bool, error) {
+	switch s := s.(type) {
+	case *MemoryStore:
+		return s.compareAndSwap
+	case casStore:
+		return s.CompareAndSwap
+	}
+	return nil
+}
+
 func (w *Web) cookieOptions(x Exchange) cookie.Options {
 	return cookie.Options{Path: "/", MaxAge: w.o.lifetime, Secure: w.secure(x), SameSite: http.SameSiteLaxMode}
 }
@@ -107,8 +118,8 @@ func (w *Web) save(x Exchange, rec *sessionRecord, id string, old []byte) error 
 		}
 		sctx, cancel := w.storeContext(x.Context())
 		defer cancel()
-		if cas, ok := w.o.store.(casStore); ok && old != nil {
-			swapped, err := cas.CompareAndSwap(sctx, id, old, b, w.o.lifetime)
+		if cas := compareAndSwapOf(w.o.store); cas != nil && old != nil {
+			swapped, err := cas(sctx, id, old, b, w.o.lifetime)
 			if err != nil {
 				return fmt.Errorf("kinde: store session: %w", err)
 			}
