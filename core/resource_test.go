@@ -29,7 +29,7 @@ func TestResourceServerConfiguration(t *testing.T) {
 		{"no audience", kinde.Config{Domain: srv.URL()}, nil, "KINDE_AUDIENCE"},
 		{"no audience, any audience on purpose", kinde.Config{Domain: srv.URL()}, []kinde.WebOption{kinde.AnyAudience()}, ""},
 		{"no domain", kinde.Config{Audience: []string{testAPI}}, nil, "KINDE_DOMAIN"},
-		{"with a store", kinde.Config{Domain: srv.URL(), Audience: []string{testAPI}}, []kinde.WebOption{kinde.WithStore(kinde.NewMemoryStore(10))}, "WithStore"},
+		{"with a store", kinde.Config{Domain: srv.URL(), Audience: []string{testAPI}}, []kinde.WebOption{kinde.WithStore(kinde.NewMemoryStore(kinde.MemoryStoreOptions{MaxEntries: 10}))}, "WithStore"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,13 @@ const sessionRecordVersion = 1
 
 var errSessionRecord = errors.New("kinde: stored session is not valid")
 
+// sessionRecord is one session as read from the cookie or the store.
+// (The smallest form of the shared record type; the record format work adds
+// its lifetime fields.)
+type sessionRecord struct {
+	t *Tokens
+}
+
 func encodeSession(t *Tokens) []byte {
 	fields := [...]string{t.AccessToken, t.IDToken, t.RefreshToken, t.Scope, t.TokenType}
 	n := 1 + 2*binary.MaxVarintLen64

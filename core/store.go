@@ -20,7 +20,20 @@ import (
 // Implementations must be safe for concurrent use by multiple goroutines, and must
 // not retain the slice passed to Set nor hand out their internal storage from Get:
 // Set copies the value (or encodes it elsewhere), and Get returns a slice the caller
-// owns.
+// owns. They must return when ctx ends: the web layer gives each call a 2 s
+// deadline, so that a frozen store costs a request at most that long.
+//
+// A Store may also have this method, which the web layer uses when it saves a
+// refreshed session:
+//
+//	CompareAndSwap(ctx context.Context, id string, old, new []byte, ttl time.Duration) (swapped bool, err error)
+//
+// It stores new under id for ttl only when the store holds exactly old there (not
+// when id is missing or expired), atomically, and reports whether it did. With it,
+// when several instances refresh one session at the same moment, the first write
+// wins and the others use what it stored, so an older refresh token never replaces
+// a newer one. redisstore has it, and the web layer uses [MemoryStore]'s own. Without it the web layer uses
+// Set, and NewWeb logs once that refreshes by several instances may race.
 type Store interface {
 	// Get returns the value stored under id. When id is missing or its time to
 	// live has passed, Get returns an error for which [isSessionNotFound] reports

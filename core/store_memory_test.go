@@ -36,7 +36,7 @@ func (c *storeTestClock) Advance(d time.Duration) {
 
 func newStoreTestMemory(size int) (*MemoryStore, *storeTestClock) {
 	clock := newStoreTestClock()
-	s := NewMemoryStore(size)
+	s := NewMemoryStore(MemoryStoreOptions{MaxEntries: size})
 	s.now = clock.Now
 	return s, clock
 }
@@ -158,51 +158,58 @@ func TestStoreMemoryCopiesValues(t *testing.T) {
 }
 
 func TestStoreMemoryEviction(t *testing.T) {
-	type set struct {
+	type op struct {
 		id  string
-		ttl time.Duration
+		ttl time.Duration // 0: a Get
 	}
 	tests := []struct {
 		name      string
 		size      int
-		sets      []set
+		ops       []op
 		advance   time.Duration // before inserting "new"
 		wantGone  []string
 		wantAlive []string
 	}{
 		{
-			name:      "evicts soonest to expire",
+			name:      "evicts the least recently written",
 			size:      3,
-			sets:      []set{{"a", 3 * time.Hour}, {"b", time.Hour}, {"c", 2 * time.Hour}},
-			wantGone:  []string{"b"},
-			wantAlive: []string{"a", "c", "new"},
-		},
-		{
-			name:      "expired entry goes before live ones",
-			size:      3,
-			sets:      []set{{"a", time.Minute}, {"b", time.Hour}, {"c", 2 * time.Hour}},
-			advance:   2 * time.Minute,
+			ops:       []op{{"a", time.Hour}, {"b", 3 * time.Hour}, {"c", 2 * time.Hour}},
 			wantGone:  []string{"a"},
 			wantAlive: []string{"b", "c", "new"},
 		},
 		{
-			name:      "overwrite moves the entry",
-			size:      2,
-			sets:      []set{{"a", time.Hour}, {"b", 2 * time.Hour}, {"a", 3 * time.Hour}},
+			name:      "a read is a use",
+			size:      3,
+			ops:       []op{{"a", 3 * time.Hour}, {"b", time.Hour}, {"c", 2 * time.Hour}, {"a", 0}},
 			wantGone:  []string{"b"},
-			wantAlive: []string{"a", "new"},
+			wantAlive: []string{"a", "c", "new"},
 		},
 		{
-			name:      "overwrite with shorter ttl",
+			name:      "not the soonest to expire",
 			size:      2,
-			sets:      []set{{"a", 2 * time.Hour}, {"b", 3 * time.Hour}, {"b", time.Hour}},
+			ops:       []op{{"a", 5 * time.Hour}, {"b", time.Hour}},
+			wantGone:  []string{"a"},
+			wantAlive: []string{"b", "new"},
+		},
+		{
+			name:      "expired entry goes before live ones",
+			size:      3,
+			ops:       []op{{"a", time.Hour}, {"b", time.Minute}, {"c", 2 * time.Hour}},
+			advance:   2 * time.Minute,
+			wantGone:  []string{"b"},
+			wantAlive: []string{"a", "c", "new"},
+		},
+		{
+			name:      "overwrite is a use",
+			size:      2,
+			ops:       []op{{"a", time.Hour}, {"b", 2 * time.Hour}, {"a", 3 * time.Hour}},
 			wantGone:  []string{"b"},
 			wantAlive: []string{"a", "new"},
 		},
 		{
 			name:      "size one",
 			size:      1,
-			sets:      []set{{"a", time.Hour}},
+			ops:       []op{{"a", time.Hour}},
 			wantGone:  []string{"a"},
 			wantAlive: []string{"new"},
 		},
@@ -211,8 +218,12 @@ func TestStoreMemoryEviction(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, clock := newStoreTestMemory(tt.size)
 			ctx := context.Background()
-			for _, st := range tt.sets {
-				if err := s.Set(ctx, st.id, []byte(st.id), st.ttl); err != nil {
+			for _, o := range tt.ops {
+				if o.ttl == 0 {
+					if _, err := s.Get(ctx, o.id); err != nil {
+						t.Fatal(err)
+					}
+				} else if err := s.Set(ctx, o.id, []byte(o.id), o.ttl); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -289,8 +300,8 @@ func TestStoreMemoryLenAndSweep(t *testing.T) {
 
 func TestStoreMemoryDefaultSize(t *testing.T) {
 	for _, n := range []int{0, -5} {
-		if got := NewMemoryStore(n).max; got != defaultMemoryStoreSize {
-			t.Errorf("NewMemoryStore(%d) holds %d, want %d", n, got, defaultMemoryStoreSize)
+		if got := NewMemoryStore(MemoryStoreOptions{MaxEntries: n}).max; got != defaultMemoryStoreSize {
+			t.Errorf("NewMemoryStore(MemoryStoreOptions{MaxEntries: %d}) holds %d, want %d", n, got, defaultMemoryStoreSize)
 		}
 	}
 }

@@ -53,7 +53,7 @@ var _ Store = (*MemoryStore)(nil)
 
 func TestStoreMemoryStoreSatisfiesContract(t *testing.T) {
 	// Exercise MemoryStore through the interface, as the session layer will.
-	var s Store = NewMemoryStore(4)
+	var s Store = NewMemoryStore(MemoryStoreOptions{MaxEntries: 4})
 	ctx := context.Background()
 	if _, err := s.Get(ctx, "absent"); !isSessionNotFound(err) {
 		t.Fatalf("Get(absent) error = %v, want not found", err)

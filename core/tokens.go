@@ -270,8 +270,35 @@ func sameSubject(id, access *Claims) error {
 // tokens; when a reply carries none, the old one is kept, and likewise the
 // old ID token. The given tokens are not modified.
 func (c *Client) Refresh(ctx context.Context, t *Tokens) (*Tokens, error) {
+	nt, newID, err := c.refreshGrant(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	var id *Claims
+	if newID {
+		if id, err = c.VerifyIDToken(ctx, nt.IDToken, ""); err != nil {
+			return nil, err
+		}
+	}
+	if !c.cfg.SkipAccessTokenVerification {
+		access, err := c.VerifyAccessToken(ctx, nt.AccessToken, SkipAudienceCheck())
+		if err != nil {
+			return nil, err
+		}
+		if err := sameSubject(id, access); err != nil {
+			return nil, err
+		}
+	}
+	return nt, nil
+}
+
+// refreshGrant runs the refresh_token grant without verifying the tokens it
+// returns (the web layer stores rotated tokens before it verifies them, so
+// that a verification outage never throws away a refresh token Kinde has
+// already rotated). newID reports whether the reply carried an ID token.
+func (c *Client) refreshGrant(ctx context.Context, t *Tokens) (nt *Tokens, newID bool, err error) {
 	if t == nil || t.RefreshToken == "" {
-		return nil, ErrNoRefreshToken
+		return nil, false, ErrNoRefreshToken
 	}
 	form := url.Values{
 		"grant_type":    {"refresh_token"},
@@ -283,35 +310,24 @@ func (c *Client) Refresh(ctx context.Context, t *Tokens) (*Tokens, error) {
 	}
 	var r tokenResponse
 	if err := c.postForm(ctx, c.ep.token, "token", form, "", &r); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	nt, err := c.tokensFrom(&r)
+	nt, err = c.tokensFrom(&r)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if nt.RefreshToken == "" {
 		nt.RefreshToken = t.RefreshToken
 	}
-	var id *Claims
-	if nt.IDToken == "" {
+	newID = nt.IDToken != ""
+	if !newID {
 		nt.IDToken = t.IDToken
-	} else if id, err = c.VerifyIDToken(ctx, nt.IDToken, ""); err != nil {
-		return nil, err
 	}
 	if nt.Scope == "" {
 		nt.Scope = t.Scope
 	}
-	if !c.cfg.SkipAccessTokenVerification {
-		access, err := c.VerifyAccessToken(ctx, nt.AccessToken, SkipAudienceCheck())
-		if err != nil {
-			return nil, err
-		}
-		if err := sameSubject(id, access); err != nil {
-			return nil, err
-		}
-	}
 	c.debug(ctx, "tokens refreshed", "expires_at", nt.ExpiresAt, "rotated", nt.RefreshToken != t.RefreshToken)
-	return nt, nil
+	return nt, newID, nil
 }
 
 // m2mCredentials returns the client used for the client credentials grant:

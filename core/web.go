@@ -27,8 +27,6 @@ const (
 	// defaultSessionLifetime is how long a session lasts without activity
 	// (Kinde's default refresh token lifetime).
 	defaultSessionLifetime = 15 * 24 * time.Hour
-	// defaultRefreshBefore is how long before expiry an access token is refreshed.
-	defaultRefreshBefore = time.Minute
 	// defaultFlowLifetime is how long a started sign-in may take.
 	defaultFlowLifetime = 15 * time.Minute
 
@@ -67,7 +65,6 @@ type webOptions struct {
 	callbackSet    bool
 	afterLogin     string
 	lifetime       time.Duration
-	refreshBefore  time.Duration
 	flowLifetime   time.Duration
 	trustedProxies []netip.Prefix
 	render         func(x Exchange, p ErrorPage)
@@ -149,19 +146,6 @@ func WithSessionLifetime(d time.Duration) WebOption {
 			return errors.New("kinde: session lifetime must be positive")
 		}
 		o.lifetime = d
-		return nil
-	}
-}
-
-// WithRefreshBefore sets how long before expiry the access token is
-// refreshed (default one minute). Auto-refresh is switched off with
-// Config.DisableAutoRefresh.
-func WithRefreshBefore(d time.Duration) WebOption {
-	return func(o *webOptions) error {
-		if d < 0 {
-			return errors.New("kinde: refresh-before must not be negative")
-		}
-		o.refreshBefore = d
 		return nil
 	}
 }
@@ -260,12 +244,11 @@ type Web struct {
 // restarts (a warning is logged).
 func NewWeb(opts ...WebOption) (*Web, error) {
 	o := webOptions{
-		cookieName:    defaultSessionCookie,
-		afterLogin:    "/",
-		lifetime:      defaultSessionLifetime,
-		refreshBefore: defaultRefreshBefore,
-		flowLifetime:  defaultFlowLifetime,
-		paths:         DefaultPaths(),
+		cookieName:   defaultSessionCookie,
+		afterLogin:   "/",
+		lifetime:     defaultSessionLifetime,
+		flowLifetime: defaultFlowLifetime,
+		paths:        DefaultPaths(),
 	}
 	for _, opt := range opts {
 		if opt == nil {
@@ -311,7 +294,9 @@ func NewWeb(opts ...WebOption) (*Web, error) {
 	if err != nil {
 		return nil, &ConfigError{Field: "SessionSecret", Env: envSessionSecret, Reason: strings.TrimPrefix(err.Error(), "kinde: ")}
 	}
-	return &Web{c: o.client, codec: codec, o: o, log: cfg.Logger, origin: originOf(cfg.RedirectURL), refreshes: newRefreshGroup()}, nil
+	w := &Web{c: o.client, codec: codec, o: o, log: cfg.Logger, origin: originOf(cfg.RedirectURL), refreshes: newRefreshGroup(cfg.Now, cfg.Logger)}
+	w.checkStore()
+	return w, nil
 }
 
 // newResourceServer finishes NewWeb for ResourceServer.
@@ -326,7 +311,7 @@ func newResourceServer(o webOptions) (*Web, error) {
 	if o.anyAudience {
 		o.verify = []VerifyOption{SkipAudienceCheck()}
 	}
-	return &Web{c: o.client, o: o, log: cfg.Logger, refreshes: newRefreshGroup()}, nil
+	return &Web{c: o.client, o: o, log: cfg.Logger, refreshes: newRefreshGroup(cfg.Now, cfg.Logger)}, nil
 }
 
 // MustNewWeb is NewWeb that panics on error, for main functions.
@@ -760,7 +745,7 @@ func (w *Web) callback(x Exchange) {
 	// A new session (and session id) for every sign-in: never reuse one
 	// that existed before authentication (session fixation).
 	w.destroy(x)
-	if err := w.save(x, tokens, ""); err != nil {
+	if err := w.save(x, &sessionRecord{t: tokens}, "", nil); err != nil {
 		w.log.ErrorContext(ctx, "kinde: cannot store the session", "error", err)
 		w.fail(x, http.StatusInternalServerError, "Cannot store your session", sessionSaveHint(err))
 		return
@@ -886,9 +871,9 @@ func (w *Web) logout(x Exchange) {
 		w.fail(x, http.StatusForbidden, "Not signed out", "This sign-out link came from another site, so you are still signed in. Use this site's own sign-out button.")
 		return
 	}
-	if tokens, _, err := w.read(x); err == nil && tokens.RefreshToken != "" {
+	if rec, _, _, err := w.read(x); err == nil && rec.t.RefreshToken != "" {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
-		if err := w.c.RevokeToken(rctx, tokens.RefreshToken, "refresh_token"); err != nil {
+		if err := w.c.RevokeToken(rctx, rec.t.RefreshToken, "refresh_token"); err != nil {
 			w.log.InfoContext(ctx, "kinde: revoking the refresh token at sign-out failed", "error", err)
 		}
 		cancel()

@@ -107,7 +107,7 @@ func TestWebForgedSessionCookies(t *testing.T) {
 
 func TestWebReplayAfterLogout(t *testing.T) {
 	t.Run("memory store", func(t *testing.T) {
-		a := newWebApp(t, webAppConfig{store: kinde.NewMemoryStore(1000)})
+		a := newWebApp(t, webAppConfig{store: kinde.NewMemoryStore(kinde.MemoryStoreOptions{MaxEntries: 1000})})
 		b := signedIn(t, a, a.demo.Alice.ID, "")
 		stolen := b.sessionCookies()
 		b.get("/api/auth/logout")
@@ -370,7 +370,7 @@ func TestWebSessionFixation(t *testing.T) {
 		})
 	}
 	t.Run("chosen id", func(t *testing.T) {
-		a := newWebApp(t, webAppConfig{store: kinde.NewMemoryStore(1000)})
+		a := newWebApp(t, webAppConfig{store: kinde.NewMemoryStore(kinde.MemoryStoreOptions{MaxEntries: 1000})})
 		b := newBrowser(t, a)
 		b.setSessionCookies([]*http.Cookie{{Name: "kinde_session", Value: "attacker-chosen-id"}})
 		b.signIn(a.demo.Alice.ID, "")

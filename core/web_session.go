@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gokinde/kinde/core/internal/cookie"
@@ -18,53 +17,116 @@ var errNoSession = errors.New("kinde: no session")
 // well be fine.
 var errStoreFailed = errors.New("kinde: session store failed")
 
+// errSwapLost means a compare-and-swap save found the stored session changed
+// since it was read: another request (or instance) wrote it first.
+var errSwapLost = errors.New("kinde: the stored session changed since it was read")
+
+// storeTimeout bounds every call to the session store, so that a frozen
+// store costs a request at most this long.
+const storeTimeout = 2 * time.Second
+
+// casStore is the optional method of a Store that lets a refresh never
+// overwrite a newer session (see the Store documentation).
+type casStore interface {
+	CompareAndSwap(ctx context.Context, id string, old, new []byte, ttl time.Duration) (swapped bool, err error)
+}
+
+// compareAndSwapOf returns the compare-and-swap of s, or nil when it has none.
+func compareAndSwapOf(s Store) func(ctx context.Context, id string, old, new []byte, ttl time.Duration) (bool, error) {
+	switch s := s.(type) {
+	case *MemoryStore:
+		return s.compareAndSwap
+	case casStore:
+		return s.CompareAndSwap
+	}
+	return nil
+}
+
 func (w *Web) cookieOptions(x Exchange) cookie.Options {
 	return cookie.Options{Path: "/", MaxAge: w.o.lifetime, Secure: w.secure(x), SameSite: http.SameSiteLaxMode}
 }
 
-// read returns the tokens of the request's session and, for server-side
-// stores, the session id.
-func (w *Web) read(x Exchange) (*Tokens, string, error) {
+// storeContext bounds one store call by storeTimeout.
+func (w *Web) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, w.refreshes.storeTimeout)
+}
+
+// read returns the request's session and, for server-side stores, the
+// session id and the record bytes as stored (for CompareAndSwap).
+func (w *Web) read(x Exchange) (rec *sessionRecord, id string, raw []byte, err error) {
 	if _, ok := x.Cookie(w.o.cookieName); !ok {
-		return nil, "", errNoSession // the common anonymous case, without allocating
+		return nil, "", nil, errNoSession // the common anonymous case, without allocating
 	}
 	now := w.c.cfg.Now()
-	raw, err := w.codec.Decode(w.o.cookieName, x.Cookie, now)
+	b, err := w.codec.Decode(w.o.cookieName, x.Cookie, now)
 	if err != nil {
 		if errors.Is(err, cookie.ErrNotFound) {
-			return nil, "", errNoSession
+			return nil, "", nil, errNoSession
 		}
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	id := ""
 	if w.o.store != nil {
-		id = string(raw)
-		if raw, err = w.o.store.Get(x.Context(), id); err != nil {
-			if isSessionNotFound(err) {
-				return nil, id, fmt.Errorf("%w: %w", errNoSession, err)
-			}
-			return nil, id, fmt.Errorf("%w: %w", errStoreFailed, err)
+		id = string(b)
+		if b, err = w.storeGet(x.Context(), id); err != nil {
+			return nil, id, nil, err
 		}
+		raw = b
 	}
-	t, err := decodeSession(raw)
+	rec, err = w.decodeRecord(b)
 	if err != nil {
-		return nil, id, fmt.Errorf("%w: %w", err, cookie.ErrInvalid)
+		return nil, id, nil, err
+	}
+	return rec, id, raw, nil
+}
+
+// storeGet reads id from the store within storeTimeout.
+func (w *Web) storeGet(ctx context.Context, id string) ([]byte, error) {
+	sctx, cancel := w.storeContext(ctx)
+	defer cancel()
+	b, err := w.o.store.Get(sctx, id)
+	if err != nil {
+		if isSessionNotFound(err) {
+			return nil, fmt.Errorf("%w: %w", errNoSession, err)
+		}
+		return nil, fmt.Errorf("%w: %w", errStoreFailed, err)
+	}
+	return b, nil
+}
+
+// decodeRecord decodes a session record (cookie payload or store value).
+func (w *Web) decodeRecord(b []byte) (*sessionRecord, error) {
+	t, err := decodeSession(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", err, cookie.ErrInvalid)
 	}
 	t.leeway, t.now = w.c.cfg.Leeway, w.c.cfg.Now
-	return t, id, nil
+	return &sessionRecord{t: t}, nil
 }
 
 // save writes the session: into the session cookies, or into the store
 // under id (a new random id when id is empty) with the id in the cookie.
-func (w *Web) save(x Exchange, t *Tokens, id string) error {
-	b := encodeSession(t)
+// With old (the bytes read from the store) and a store that has
+// CompareAndSwap, the write only happens when the store still holds old;
+// otherwise save returns errSwapLost and writes nothing.
+func (w *Web) save(x Exchange, rec *sessionRecord, id string, old []byte) error {
+	b := encodeSession(rec.t)
 	now := w.c.cfg.Now()
 	opts := w.cookieOptions(x)
 	if w.o.store != nil {
 		if id == "" {
 			id = randomString(32)
 		}
-		if err := w.o.store.Set(x.Context(), id, b, w.o.lifetime); err != nil {
+		sctx, cancel := w.storeContext(x.Context())
+		defer cancel()
+		if cas := compareAndSwapOf(w.o.store); cas != nil && old != nil {
+			swapped, err := cas(sctx, id, old, b, w.o.lifetime)
+			if err != nil {
+				return fmt.Errorf("kinde: store session: %w", err)
+			}
+			if !swapped {
+				return errSwapLost
+			}
+		} else if err := w.o.store.Set(sctx, id, b, w.o.lifetime); err != nil {
 			return fmt.Errorf("kinde: store session: %w", err)
 		}
 		b = []byte(id)
@@ -87,157 +149,14 @@ func (w *Web) save(x Exchange, t *Tokens, id string) error {
 func (w *Web) destroy(x Exchange) {
 	if w.o.store != nil {
 		if raw, err := w.codec.Decode(w.o.cookieName, x.Cookie, w.c.cfg.Now()); err == nil {
-			if err := w.o.store.Delete(x.Context(), string(raw)); err != nil && !isSessionNotFound(err) {
+			sctx, cancel := w.storeContext(x.Context())
+			if err := w.o.store.Delete(sctx, string(raw)); err != nil && !isSessionNotFound(err) {
 				w.log.WarnContext(x.Context(), "kinde: deleting a session from the store failed", "error", err)
 			}
+			cancel()
 		}
 	}
 	for _, c := range w.codec.ClearCookies(w.o.cookieName, x.Cookie, w.cookieOptions(x)) {
 		x.SetCookie(c)
 	}
-}
-
-// load returns the session of the request, or nil when the user is not
-// signed in. It refreshes the access token when it is about to expire (one
-// refresh per session however many requests arrive together) and saves the
-// rotated tokens. When the refresh token is rejected the session is ended
-// quietly and the request continues as anonymous.
-func (w *Web) load(x Exchange) *Session {
-	if w.o.resource {
-		return nil // an API's requests carry no session cookie
-	}
-	ctx := x.Context()
-	t, id, err := w.read(x)
-	if err != nil {
-		switch {
-		case errors.Is(err, errStoreFailed):
-			// Keep the cookie: the session is still there once the store is back.
-			w.log.WarnContext(ctx, "kinde: reading the session store failed; treating the request as signed out", "error", err)
-		case !errors.Is(err, errNoSession):
-			w.c.debug(ctx, "session cookie rejected", "error", err)
-			w.destroy(x)
-		case id != "":
-			w.destroy(x) // the store no longer knows this id
-		}
-		return nil
-	}
-	if !w.c.cfg.DisableAutoRefresh && t.RefreshToken != "" && t.expiresWithin(w.o.refreshBefore) {
-		nt, err := w.refreshes.do(ctx, t, func(ctx context.Context) (*Tokens, error) {
-			return w.c.Refresh(ctx, t)
-		}, w.c.cfg.Now())
-		switch {
-		case err == nil:
-			t = nt
-			if err := w.save(x, t, id); err != nil {
-				w.log.WarnContext(ctx, "kinde: saving refreshed tokens failed", "error", err)
-			}
-		case errors.Is(err, ErrInvalidGrant) || errors.Is(err, ErrInvalidClient):
-			w.log.InfoContext(ctx, "kinde: refresh token rejected; the session ends", "error", err)
-			w.destroy(x)
-			return nil
-		default:
-			w.log.WarnContext(ctx, "kinde: refreshing the session failed; will retry", "error", err)
-			if t.Expired() {
-				return nil
-			}
-		}
-	}
-	s, err := w.c.storedSession(ctx, t)
-	if err != nil {
-		if errors.Is(err, ErrTokenExpired) || errors.Is(err, ErrKeySetUnavailable) || errors.Is(err, context.Canceled) {
-			return nil
-		}
-		w.c.debug(ctx, "stored tokens rejected; the session ends", "error", err)
-		w.destroy(x)
-		return nil
-	}
-	// A signed-in page is this user's own: no shared cache may keep it,
-	// nor a browser's back-forward cache show it after sign-out. Handlers
-	// may set another Cache-Control for responses that are safe to cache.
-	x.SetHeader("Cache-Control", "private, no-store")
-	return s
-}
-
-// refreshGroup makes concurrent refreshes of one session share one call to
-// Kinde, and remembers each result for a while so that requests still
-// carrying the old tokens get the new ones without asking again. Results are
-// keyed by the access token being replaced: every request of a session
-// carries it until the refresh has landed in the browser (or the store).
-//
-// Kinde answers a refresh with the same access token while that token has
-// not expired yet. Such a result is remembered until that token's expiry, so
-// the last minute before expiry costs one refresh, not one per request.
-type refreshGroup struct {
-	mu     sync.Mutex
-	calls  map[string]*refreshCall
-	recent map[string]recentRefresh
-}
-
-type refreshCall struct {
-	done chan struct{}
-	t    *Tokens
-	err  error
-}
-
-type recentRefresh struct {
-	t       *Tokens
-	expires time.Time
-}
-
-// recentRefreshTTL matches Kinde's grace period for a rotated refresh token.
-const (
-	recentRefreshTTL = 30 * time.Second
-	recentRefreshMax = 10000
-)
-
-func newRefreshGroup() *refreshGroup {
-	return &refreshGroup{calls: map[string]*refreshCall{}, recent: map[string]recentRefresh{}}
-}
-
-func (g *refreshGroup) do(ctx context.Context, old *Tokens, fn func(context.Context) (*Tokens, error), now time.Time) (*Tokens, error) {
-	key := old.AccessToken
-	g.mu.Lock()
-	if r, ok := g.recent[key]; ok && now.Before(r.expires) {
-		g.mu.Unlock()
-		return r.t, nil
-	}
-	if c, ok := g.calls[key]; ok {
-		g.mu.Unlock()
-		select {
-		case <-c.done:
-			return c.t, c.err
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	c := &refreshCall{done: make(chan struct{})}
-	g.calls[key] = c
-	g.mu.Unlock()
-
-	// The refresh is shared: it must not fail because the first caller left.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	c.t, c.err = fn(rctx)
-	cancel()
-
-	g.mu.Lock()
-	delete(g.calls, key)
-	if c.err == nil {
-		until := now.Add(recentRefreshTTL)
-		if c.t.AccessToken == old.AccessToken && c.t.ExpiresAt.After(until) {
-			until = c.t.ExpiresAt
-		}
-		if len(g.recent) >= recentRefreshMax {
-			for k, r := range g.recent {
-				if !now.Before(r.expires) {
-					delete(g.recent, k)
-				}
-			}
-		}
-		if len(g.recent) < recentRefreshMax {
-			g.recent[key] = recentRefresh{t: c.t, expires: until}
-		}
-	}
-	g.mu.Unlock()
-	close(c.done)
-	return c.t, c.err
 }

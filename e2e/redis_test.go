@@ -255,3 +255,56 @@ func TestRedisSessionRecord(t *testing.T) {
 	}
 	b.want("/", "home: anonymous")
 }
+
+// Two instances sharing one Redis behind a round-robin balancer, across
+// several short access-token lifetimes: no request sees the user signed
+// out, and the refresh token stored in Redis only ever moves forward
+// (issue 18, item 1). Before compare-and-swap, each instance wrote its own
+// refresh result back and the stored refresh token flipped between them
+// until Kinde refused one as rotated more than 30 s earlier.
+//
+// The instances keep the default 30 s clock leeway, so each refreshes a
+// token once within the last 30 s of its life (Kinde hands back the same
+// access token) and once more after it expired.
+func TestRedisRefreshRoundRobin(t *testing.T) {
+	const lifetime, tick = time.Minute, 3 * time.Second
+	c := newCluster(t)
+	c.srv.SetNow(time.Now())
+	c.srv.SetTokenLifetimes(lifetime, lifetime, 0)
+	instances := []http.Handler{*c.serving.Load(), c.instance(redisAddr)}
+	b := newBrowser(t, c)
+	c.srv.SignInAs(c.demo.Alice.ID)
+	b.want("/dashboard", "dashboard user="+c.demo.Alice.Email)
+
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	defer rdb.Close()
+	seen := map[string]bool{}
+	last := ""
+	calls := c.srv.Requests("/oauth2/token")
+	const steps = 200 // 10 lifetimes, 20 times Kinde's 30 s refresh grace
+	for step := range steps {
+		c.srv.Advance(tick)
+		c.serve(instances[step%2])
+		b.want("/", "home: "+c.demo.Alice.Email)
+		keys := c.keys()
+		if len(keys) != 1 {
+			t.Fatalf("step %d: %d sessions in Redis, want 1", step, len(keys))
+		}
+		v, err := rdb.Get(context.Background(), keys[0]).Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rt := string(v); rt != last { // the record changes only with its tokens
+			if seen[rt] {
+				t.Fatalf("step %d: the stored session went back to an older one", step)
+			}
+			seen[rt], last = true, rt
+		}
+	}
+	refreshes := c.srv.Requests("/oauth2/token") - calls
+	lifetimes := int(steps * tick / lifetime)
+	if max := (len(instances) + 1) * lifetimes; refreshes > max {
+		t.Errorf("%d token calls in %d lifetimes, want at most %d", refreshes, lifetimes, max)
+	}
+	t.Logf("%d requests over 2 instances, %d token calls, 0 sign-outs", steps, refreshes)
+}

@@ -4,7 +4,10 @@
 //
 // A [*Store] has the Get, Set and Delete methods of the kinde.Store interface of
 // github.com/gokinde/kinde/core, so it can be passed wherever a kinde.Store is
-// expected. It does not import that module: the two evolve independently, and
+// expected, and the optional CompareAndSwap method (one Lua script, atomic in
+// Redis) with which kinde saves refreshed sessions so that, when several
+// instances refresh one session at once, a newer refresh token is never
+// overwritten by an older one. It does not import that module: the two evolve independently, and
 // this package depends only on github.com/redis/go-redis/v9.
 //
 // Sessions are stored as plain Redis strings under a key prefix ("kinde:session:"

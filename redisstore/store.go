@@ -101,6 +101,37 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
+// casScript sets KEYS[1] to ARGV[2] with a time to live of ARGV[3]
+// milliseconds when it holds exactly ARGV[1], atomically (Redis runs a script
+// without interleaving other commands). It returns 1 when it did, 0 otherwise.
+var casScript = redis.NewScript(`
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+	redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3])
+	return 1
+end
+return 0
+`)
+
+// CompareAndSwap stores value under id for ttl only when Redis holds exactly
+// old there, and reports whether it did; a missing or expired id is not
+// swapped. kinde's web layer saves refreshed sessions with it, so that when
+// several instances refresh one session, an older refresh token never
+// overwrites a newer one.
+func (s *Store) CompareAndSwap(ctx context.Context, id string, old, value []byte, ttl time.Duration) (bool, error) {
+	if err := s.check(); err != nil {
+		return false, err
+	}
+	if ttl <= 0 {
+		return false, fmt.Errorf("redisstore: compare-and-swap session: ttl %v is not positive; pass the session lifetime, for example 24*time.Hour", ttl)
+	}
+	ms := max(ttl.Milliseconds(), 1) // the smallest TTL Redis accepts
+	n, err := casScript.Run(ctx, s.client, []string{s.prefix + id}, old, value, ms).Int()
+	if err != nil {
+		return false, fmt.Errorf("redisstore: compare-and-swap session: %w", err)
+	}
+	return n == 1, nil
+}
+
 func (s *Store) check() error {
 	if s == nil || s.client == nil {
 		return errors.New("redisstore: no Redis client; create the store with redisstore.New(client)")

@@ -48,7 +48,9 @@ func TestReplay(t *testing.T) {
 		store func() webhook.ReplayStore // nil: the default
 	}{
 		{name: "default store"},
-		{name: "shared store", store: func() webhook.ReplayStore { return webhook.ReplayStoreFrom(kinde.NewMemoryStore(10)) }},
+		{name: "shared store", store: func() webhook.ReplayStore {
+			return webhook.ReplayStoreFrom(kinde.NewMemoryStore(kinde.MemoryStoreOptions{MaxEntries: 10}))
+		}},
 	}
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {

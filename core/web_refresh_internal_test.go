@@ -1,0 +1,198 @@
+package kinde
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+type refreshTestClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *refreshTestClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *refreshTestClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newTestRefreshGroup() (*refreshGroup, *refreshTestClock) {
+	clock := &refreshTestClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	return newRefreshGroup(clock.Now, nil), clock
+}
+
+// rotating is a refresh function that rotates the refresh token and counts
+// its calls.
+func rotating(calls *atomic.Int32) func(context.Context, *Tokens) (*Tokens, bool, error) {
+	return func(_ context.Context, t *Tokens) (*Tokens, bool, error) {
+		n := calls.Add(1)
+		return &Tokens{AccessToken: t.AccessToken, RefreshToken: fmt.Sprintf("%s>%d", t.RefreshToken, n), ExpiresAt: time.Date(2030, 1, 3, 0, 0, 0, 0, time.UTC)}, false, nil
+	}
+}
+
+// Results are remembered under the replaced refresh token, for Kinde's
+// grace period only, and a request carrying another refresh token (even
+// with the same access token) never gets them.
+func TestRefreshGroupRemembersByRefreshToken(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	g, clock := newTestRefreshGroup()
+	var calls atomic.Int32
+	ctx := context.Background()
+	old := &Tokens{AccessToken: "at", RefreshToken: "r0"}
+	first, err := g.do(ctx, old, rotating(&calls))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(recentRefreshTTL - time.Second)
+	again, _ := g.do(ctx, old, rotating(&calls))
+	if again != first || calls.Load() != 1 {
+		t.Fatalf("within the grace period: %d calls, same result %v", calls.Load(), again == first)
+	}
+	// Same access token, another refresh token (the session moved on):
+	// a refresh of its own.
+	if other, _ := g.do(ctx, &Tokens{AccessToken: "at", RefreshToken: "r9"}, rotating(&calls)); other == first || calls.Load() != 2 {
+		t.Fatal("a result was given to a request carrying another refresh token")
+	}
+	clock.Advance(2 * time.Second)
+	if late, _ := g.do(ctx, old, rotating(&calls)); late == first || calls.Load() != 3 {
+		t.Fatal("a result was remembered past the grace period")
+	}
+}
+
+// Concurrent refreshes of one session share one call.
+func TestRefreshGroupShares(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	g, _ := newTestRefreshGroup()
+	var calls atomic.Int32
+	release := make(chan struct{})
+	fn := func(ctx context.Context, t *Tokens) (*Tokens, bool, error) {
+		<-release
+		return rotating(&calls)(ctx, t)
+	}
+	old := &Tokens{AccessToken: "at", RefreshToken: "r0"}
+	var wg sync.WaitGroup
+	results := make([]*Tokens, 20)
+	for i := range results {
+		wg.Go(func() { results[i], _ = g.do(context.Background(), old, fn) })
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	for _, r := range results {
+		if r != results[0] || r == nil {
+			t.Fatal("callers got different results")
+		}
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("%d calls for 20 concurrent callers, want 1", calls.Load())
+	}
+}
+
+// The remembered results stay within their byte budget, estimated from the
+// token lengths (issue 18, item 4).
+func TestRefreshGroupByteBudget(t *testing.T) {
+	g, clock := newTestRefreshGroup()
+	g.maxBytes = 64 << 10
+	big := strings.Repeat("a", 5000)
+	fn := func(_ context.Context, t *Tokens) (*Tokens, bool, error) {
+		return &Tokens{AccessToken: big, IDToken: big, RefreshToken: t.RefreshToken + "'"}, false, nil
+	}
+	for i := range 100 {
+		if _, err := g.do(context.Background(), &Tokens{AccessToken: big, RefreshToken: fmt.Sprint("r", i)}, fn); err != nil {
+			t.Fatal(err)
+		}
+		if g.bytes > g.maxBytes {
+			t.Fatalf("after %d refreshes %d bytes remembered, budget %d", i+1, g.bytes, g.maxBytes)
+		}
+		clock.Advance(time.Millisecond)
+	}
+	if n := len(g.recent); n == 0 || n > 7 {
+		t.Fatalf("%d results of about 10 KB kept in 64 KiB", n)
+	}
+	// After the grace period everything is released.
+	clock.Advance(recentRefreshTTL)
+	g.do(context.Background(), &Tokens{RefreshToken: "x"}, func(context.Context, *Tokens) (*Tokens, bool, error) {
+		return nil, false, errors.New("down")
+	})
+	if len(g.recent) != 0 || g.bytes != 0 || len(g.queue) != 0 {
+		t.Fatalf("after the grace period: %d results, %d bytes, queue %d", len(g.recent), g.bytes, len(g.queue))
+	}
+}
+
+// A failed refresh backs off 1 s, doubling to 30 s; the map of back-offs is
+// bounded.
+func TestRefreshGroupBackoff(t *testing.T) {
+	g, clock := newTestRefreshGroup()
+	var calls atomic.Int32
+	fail := func(context.Context, *Tokens) (*Tokens, bool, error) {
+		calls.Add(1)
+		return nil, false, fmt.Errorf("token endpoint: %w", ErrUnavailable)
+	}
+	old := &Tokens{AccessToken: "at", RefreshToken: "r0"}
+	var attempts []time.Duration
+	start := clock.Now()
+	for range 200 { // 100 s, a request every half second
+		before := calls.Load()
+		_, err := g.do(context.Background(), old, fail)
+		if calls.Load() != before {
+			attempts = append(attempts, clock.Now().Sub(start))
+		} else if !errors.Is(err, errBackingOff) {
+			t.Fatalf("no call and error %v", err)
+		}
+		clock.Advance(500 * time.Millisecond)
+	}
+	want := []time.Duration{0, time.Second, 3 * time.Second, 7 * time.Second, 15 * time.Second, 31 * time.Second, 61 * time.Second, 91 * time.Second}
+	if fmt.Sprint(attempts) != fmt.Sprint(want) {
+		t.Fatalf("attempts at %v, want %v", attempts, want)
+	}
+	for i := range backoffEntries + 10 {
+		g.fail(fmt.Sprint("s", i), "", clock.Now())
+	}
+	if len(g.fails) > backoffEntries {
+		t.Fatalf("%d back-offs remembered, bound %d", len(g.fails), backoffEntries)
+	}
+}
+
+// A refresh that has not answered within its timeout fails, and a caller
+// whose context ends stops waiting without failing it for others.
+func TestRefreshGroupTimeouts(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	g, _ := newTestRefreshGroup()
+	g.timeout = 100 * time.Millisecond
+	slow := func(ctx context.Context, _ *Tokens) (*Tokens, bool, error) {
+		<-ctx.Done()
+		return nil, false, ctx.Err()
+	}
+	start := time.Now()
+	if _, err := g.do(context.Background(), &Tokens{RefreshToken: "r0"}, slow); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("slow refresh: %v", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("the refresh timeout did not bound the call: %v", took)
+	}
+	g.timeout = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	if _, err := g.do(ctx, &Tokens{RefreshToken: "r1"}, slow); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("caller's deadline: %v", err)
+	}
+	if took := time.Since(start); took > 200*time.Millisecond {
+		t.Fatalf("the caller waited %v past its deadline", took)
+	}
+	time.Sleep(400 * time.Millisecond) // the shared refresh gives up
+}
