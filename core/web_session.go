@@ -1,10 +1,14 @@
 package kinde
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,54 +22,148 @@ var errNoSession = errors.New("kinde: no session")
 // well be fine.
 var errStoreFailed = errors.New("kinde: session store failed")
 
-func (w *Web) cookieOptions(x Exchange) cookie.Options {
-	return cookie.Options{Path: "/", MaxAge: w.o.lifetime, Secure: w.secure(x), SameSite: http.SameSiteLaxMode}
+// sessionRecord is a session as kept in the cookie or the store (see
+// encodeSession for its bytes).
+type sessionRecord struct {
+	t          *Tokens
+	created    time.Time // sign-in time (absolute max age)
+	seen       time.Time // last stored activity (idle timeout)
+	persistent bool      // false: browser-session cookie
 }
 
-// read returns the tokens of the request's session and, for server-side
-// stores, the session id.
-func (w *Web) read(x Exchange) (*Tokens, string, error) {
+// errSessionExpired means the session passed its idle timeout or its
+// absolute maximum age: it ends.
+var errSessionExpired = errors.New("kinde: the session has expired (idle timeout or maximum age); the user needs to sign in again")
+
+// errSwapLost means another request (or instance) wrote the session in the
+// store after this one read it: save wrote nothing.
+var errSwapLost = errors.New("kinde: the session was changed by another request")
+
+// touchMargin is how long beyond the clock leeway the access token must
+// still be valid for an idle-timeout touch: no request refreshes the session
+// meanwhile, so a touch never writes tokens older than a refresh's.
+const touchMargin = time.Minute
+
+// hostPrefix is the cookie name prefix that makes browsers refuse the
+// cookie from anywhere but this host, over https, for path "/" (RFC 6265bis,
+// "The __Host- Prefix"): a sibling subdomain cannot plant or overwrite it.
+const hostPrefix = "__Host-"
+
+// sessionCookieName returns the session cookie's name: with the __Host-
+// prefix when the application is served over https (its redirect URL) and
+// the cookie has no Domain.
+func sessionCookieName(name, redirectURL, domain string) string {
+	if domain == "" && strings.HasPrefix(strings.ToLower(redirectURL), "https://") {
+		return hostPrefix + name
+	}
+	return name
+}
+
+func (w *Web) cookieOptions(x Exchange) cookie.Options {
+	return cookie.Options{Path: "/", Domain: w.o.cookieDomain, Secure: w.secure(x), SameSite: http.SameSiteLaxMode}
+}
+
+// newRecord starts the record of a session signed in now. Its cookie is a
+// browser-session cookie when SessionOptions.BrowserSession says so or when
+// Kinde's access token carries ksp.persistent=false ("keep me signed in"
+// off; Kinde's SDKs read the claim from the access token:
+// kinde-typescript-sdk lib/sdk/utilities/token-utils.ts, kinde-auth-nextjs
+// src/authMiddleware/authMiddleware.ts; /work/shared/reference/kinde-sdks.md, "Other SDKs").
+func (w *Web) newRecord(t *Tokens) *sessionRecord {
+	now := w.c.cfg.Now()
+	return &sessionRecord{t: t, created: now, seen: now, persistent: !w.o.browserSession && kspPersistent(t.AccessToken)}
+}
+
+// kspPersistent reports the access token's ksp.persistent claim, true when
+// it is absent (as Kinde's SDKs default it).
+func kspPersistent(accessToken string) bool {
+	_, rest, _ := strings.Cut(accessToken, ".")
+	payload, _, _ := strings.Cut(rest, ".")
+	if payload == "" {
+		return true
+	}
+	b, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil || !bytes.Contains(b, []byte(`"ksp"`)) {
+		return true
+	}
+	var c struct {
+		KSP *struct {
+			Persistent *bool `json:"persistent"`
+		} `json:"ksp"`
+	}
+	if json.Unmarshal(b, &c) != nil || c.KSP == nil || c.KSP.Persistent == nil {
+		return true
+	}
+	return *c.KSP.Persistent
+}
+
+// remaining is how long the session of rec may still last from now: until
+// its idle timeout or its maximum age, whichever comes first.
+func (w *Web) remaining(rec *sessionRecord, now time.Time) time.Duration {
+	return min(rec.seen.Add(w.o.idleTimeout).Sub(now), rec.created.Add(w.o.maxAge).Sub(now))
+}
+
+// read returns the record of the request's session and, for server-side
+// stores, the session id and the record's bytes as stored (for a
+// compare-and-swap). A session past its idle timeout or maximum age is an
+// error wrapping errSessionExpired.
+func (w *Web) read(x Exchange) (rec *sessionRecord, id string, raw []byte, err error) {
 	if _, ok := x.Cookie(w.o.cookieName); !ok {
-		return nil, "", errNoSession // the common anonymous case, without allocating
+		return nil, "", nil, errNoSession // the common anonymous case, without allocating
 	}
 	now := w.c.cfg.Now()
-	raw, err := w.codec.Decode(w.o.cookieName, x.Cookie, now)
+	b, err := w.codec.Decode(w.o.cookieName, x.Cookie, now)
 	if err != nil {
 		if errors.Is(err, cookie.ErrNotFound) {
-			return nil, "", errNoSession
+			return nil, "", nil, errNoSession
 		}
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	id := ""
 	if w.o.store != nil {
-		id = string(raw)
-		if raw, err = w.o.store.Get(x.Context(), id); err != nil {
+		id = string(b)
+		if b, err = w.o.store.Get(x.Context(), id); err != nil {
 			if isSessionNotFound(err) {
-				return nil, id, fmt.Errorf("%w: %w", errNoSession, err)
+				return nil, id, nil, fmt.Errorf("%w: %w", errNoSession, err)
 			}
-			return nil, id, fmt.Errorf("%w: %w", errStoreFailed, err)
+			return nil, id, nil, fmt.Errorf("%w: %w", errStoreFailed, err)
 		}
+		raw = b
 	}
-	t, err := decodeSession(raw)
+	rec, err = decodeSession(b, now)
 	if err != nil {
-		return nil, id, fmt.Errorf("%w: %w", err, cookie.ErrInvalid)
+		return nil, id, nil, fmt.Errorf("%w: %w", err, cookie.ErrInvalid)
 	}
-	t.leeway, t.now = w.c.cfg.Leeway, w.c.cfg.Now
-	return t, id, nil
+	if w.remaining(rec, now) <= 0 {
+		return nil, id, nil, errSessionExpired
+	}
+	rec.t.leeway, rec.t.now = w.c.cfg.Leeway, w.c.cfg.Now
+	return rec, id, raw, nil
 }
 
-// save writes the session: into the session cookies, or into the store
-// under id (a new random id when id is empty) with the id in the cookie.
-func (w *Web) save(x Exchange, t *Tokens, id string) error {
-	b := encodeSession(t)
+// save writes the session of rec, recording this request as its last
+// activity (rec.seen): into the session cookies, or into the store under id
+// (a new random id when id is empty) with the id in the cookie. With old
+// (the bytes read from the store) and a store that can compare and swap, the
+// write happens only if the store still holds old; otherwise it returns
+// errSwapLost. The cookie and the store entry last until the idle timeout
+// or the maximum age, whichever comes first.
+func (w *Web) save(x Exchange, rec *sessionRecord, id string, old []byte) error {
 	now := w.c.cfg.Now()
+	rec.seen = now
+	ttl := w.remaining(rec, now)
+	if ttl <= 0 {
+		return errSessionExpired
+	}
+	b := encodeSession(rec)
 	opts := w.cookieOptions(x)
+	opts.MaxAge = ttl
+	opts.BrowserSession = !rec.persistent
 	if w.o.store != nil {
 		if id == "" {
 			id = randomString(32)
 		}
-		if err := w.o.store.Set(x.Context(), id, b, w.o.lifetime); err != nil {
-			return fmt.Errorf("kinde: store session: %w", err)
+		if err := w.storeSession(x.Context(), id, old, b, ttl); err != nil {
+			return err
 		}
 		b = []byte(id)
 	}
@@ -76,8 +174,64 @@ func (w *Web) save(x Exchange, t *Tokens, id string) error {
 	for _, c := range cookies {
 		x.SetCookie(c)
 	}
+	w.clearUnprefixed(x)
 	x.SetHeader("Cache-Control", "private, no-store") // a response that sets a session cookie
 	return nil
+}
+
+// storeSession writes b under id: compare-and-swap against old when there
+// is an old record and the store can, otherwise Set.
+func (w *Web) storeSession(ctx context.Context, id string, old, b []byte, ttl time.Duration) error {
+	type swapper interface {
+		CompareAndSwap(ctx context.Context, id string, old, new []byte, ttl time.Duration) (swapped bool, err error)
+	}
+	if cas, ok := w.o.store.(swapper); ok && old != nil {
+		swapped, err := cas.CompareAndSwap(ctx, id, old, b, ttl)
+		if err != nil {
+			return fmt.Errorf("kinde: store session: %w", err)
+		}
+		if !swapped {
+			return errSwapLost
+		}
+		return nil
+	}
+	if err := w.o.store.Set(ctx, id, b, ttl); err != nil {
+		return fmt.Errorf("kinde: store session: %w", err)
+	}
+	return nil
+}
+
+// touch records the activity of a request whose session was not saved
+// otherwise, so that the idle timeout counts from the last request: at most
+// once per tenth of the idle timeout, and only while the access token is far
+// from expiry, so that no refresh can race the write (a touch rewrites the
+// tokens it read).
+func (w *Web) touch(x Exchange, rec *sessionRecord, id string, raw []byte) {
+	now := w.c.cfg.Now()
+	if now.Sub(rec.seen) < w.o.idleTimeout/10 || rec.t.expiresWithin(w.c.cfg.Leeway+touchMargin) {
+		return
+	}
+	if err := w.save(x, rec, id, raw); err != nil && !errors.Is(err, errSwapLost) {
+		w.log.WarnContext(x.Context(), "kinde: recording session activity failed", "error", err)
+	}
+}
+
+// clearUnprefixed deletes the session cookies of the unprefixed name that
+// this host wrote before the __Host- prefix was in use, so they do not
+// weigh on every request until they expire. (A cookie a sibling subdomain
+// planted for the parent domain cannot be deleted from here; it is never
+// read either.)
+func (w *Web) clearUnprefixed(x Exchange) {
+	old, ok := strings.CutPrefix(w.o.cookieName, hostPrefix)
+	if !ok {
+		return
+	}
+	if _, ok := x.Cookie(old); !ok {
+		return
+	}
+	for _, c := range w.codec.ClearCookies(old, x.Cookie, w.cookieOptions(x)) {
+		x.SetCookie(c)
+	}
 }
 
 // destroy deletes the request's session (server-side record and cookies).
@@ -92,6 +246,7 @@ func (w *Web) destroy(x Exchange) {
 	for _, c := range w.codec.ClearCookies(w.o.cookieName, x.Cookie, w.cookieOptions(x)) {
 		x.SetCookie(c)
 	}
+	w.clearUnprefixed(x)
 }
 
 // load returns the session of the request, or nil when the user is not
@@ -104,7 +259,7 @@ func (w *Web) load(x Exchange) *Session {
 		return nil // an API's requests carry no session cookie
 	}
 	ctx := x.Context()
-	t, id, err := w.read(x)
+	rec, id, raw, err := w.read(x)
 	if err != nil {
 		switch {
 		case errors.Is(err, errStoreFailed):
@@ -118,14 +273,15 @@ func (w *Web) load(x Exchange) *Session {
 		}
 		return nil
 	}
+	t := rec.t
 	if !w.c.cfg.DisableAutoRefresh && t.RefreshToken != "" && t.expiresWithin(w.o.refreshBefore) {
 		nt, err := w.refreshes.do(ctx, t, func(ctx context.Context) (*Tokens, error) {
 			return w.c.Refresh(ctx, t)
 		}, w.c.cfg.Now())
 		switch {
 		case err == nil:
-			t = nt
-			if err := w.save(x, t, id); err != nil {
+			t, rec.t = nt, nt
+			if err := w.save(x, rec, id, raw); err != nil {
 				w.log.WarnContext(ctx, "kinde: saving refreshed tokens failed", "error", err)
 			}
 		case errors.Is(err, ErrInvalidGrant) || errors.Is(err, ErrInvalidClient):
@@ -152,6 +308,7 @@ func (w *Web) load(x Exchange) *Session {
 	// nor a browser's back-forward cache show it after sign-out. Handlers
 	// may set another Cache-Control for responses that are safe to cache.
 	x.SetHeader("Cache-Control", "private, no-store")
+	w.touch(x, rec, id, raw)
 	return s
 }
 
