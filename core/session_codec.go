@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -17,16 +18,22 @@ import (
 // Version 2:
 //
 //	version byte (2), flags byte (recordPersistent, recordDeflated)
-//	body, raw DEFLATE with recordDictionary when recordDeflated is set:
+//	body length: uvarint, then the body, raw DEFLATE with recordDictionary
+//	when recordDeflated is set:
 //	  created (sign-in, Unix seconds): uvarint
 //	  seen (last activity) - created, seconds: uvarint
 //	  expires at - created, seconds: varint, then expires in: varint
 //	  access token, ID token: a token each
 //	  refresh token, scope, token type: uvarint length + bytes each
 //
-// A token is a kind byte, then for recordTokenJWT the three segments of a
-// compact JWS decoded from base64url (uvarint length + bytes each), and for
-// recordTokenString the token as sent (uvarint length + bytes). The JWT form
+//	then the signatures of the JWTs, raw, in that order
+//
+// A token is a kind byte, then for recordTokenJWT the header and payload of
+// a compact JWS decoded from base64url (uvarint length + bytes each) and the
+// length of its signature (uvarint), and for recordTokenString the token as
+// sent (uvarint length + bytes). Signatures are random bytes: kept out of
+// DEFLATE, they leave its codes short, which keeps decoding fast and free of
+// the allocations long codes cost. The JWT form
 // is used only when re-encoding the segments gives back exactly the string
 // Kinde sent, so the tokens a Session returns are byte for byte Kinde's.
 // Decoding the base64 lets DEFLATE find what the ID token repeats from the
@@ -70,8 +77,24 @@ const recordDictionary = `"x-hasura-org-codes":["org_"x-hasura-permissions":["x-
 
 var errSessionRecord = errors.New("kinde: stored session is not valid")
 
+// recordCodec encodes and decodes session records, keeping DEFLATE's
+// state (a 32 KB window to read, several hundred KB to write) for reuse
+// rather than allocating it for every request. The zero value is ready.
+type recordCodec struct {
+	readers sync.Pool // io.ReadCloser from flate.NewReaderDict
+	writers sync.Pool // *flate.Writer from flate.NewWriterDict
+}
+
 // encodeSession returns the record of r.
-func encodeSession(r *sessionRecord) []byte {
+func encodeSession(r *sessionRecord) []byte { return new(recordCodec).encode(r) }
+
+// decodeSession parses a record made by encodeSession (or a version 1
+// record, which is given now as its sign-in and last activity).
+func decodeSession(b []byte, now time.Time) (*sessionRecord, error) {
+	return new(recordCodec).decode(b, now)
+}
+
+func (c *recordCodec) encode(r *sessionRecord) []byte {
 	t := r.t
 	created := max(r.created.Unix(), 0)
 	body := make([]byte, 0, 64+len(t.AccessToken)+len(t.IDToken)+len(t.RefreshToken)+len(t.Scope)+len(t.TokenType))
@@ -83,8 +106,9 @@ func encodeSession(r *sessionRecord) []byte {
 	}
 	body = binary.AppendVarint(body, exp)
 	body = binary.AppendVarint(body, t.ExpiresIn)
-	body = appendToken(body, t.AccessToken)
-	body = appendToken(body, t.IDToken)
+	var sigs []byte
+	body = appendToken(body, &sigs, t.AccessToken)
+	body = appendToken(body, &sigs, t.IDToken)
 	for _, f := range [...]string{t.RefreshToken, t.Scope, t.TokenType} {
 		body = binary.AppendUvarint(body, uint64(len(f)))
 		body = append(body, f...)
@@ -93,27 +117,29 @@ func encodeSession(r *sessionRecord) []byte {
 	if r.persistent {
 		flags |= recordPersistent
 	}
-	out := make([]byte, 2, 2+len(body))
-	out[0] = sessionRecordV2
-	if z := deflateRecord(body); z != nil && len(z) < len(body) {
+	part := body
+	if z := c.deflate(body); z != nil && len(z) < len(body) {
 		flags |= recordDeflated
-		out = append(out, z...)
-	} else {
-		out = append(out, body...)
+		part = z
 	}
-	out[1] = flags
-	return out
+	out := make([]byte, 2, 2+binary.MaxVarintLen64+len(part)+len(sigs))
+	out[0], out[1] = sessionRecordV2, flags
+	out = binary.AppendUvarint(out, uint64(len(part)))
+	out = append(out, part...)
+	return append(out, sigs...)
 }
 
 // appendToken appends tok as a JWT of raw segments when that form gives
 // back tok exactly, otherwise as a string.
-func appendToken(b []byte, tok string) []byte {
+func appendToken(b []byte, sigs *[]byte, tok string) []byte {
 	if segs, ok := jwtSegments(tok); ok {
 		b = append(b, recordTokenJWT)
-		for _, s := range segs {
+		for _, s := range segs[:2] {
 			b = binary.AppendUvarint(b, uint64(len(s)))
 			b = append(b, s...)
 		}
+		b = binary.AppendUvarint(b, uint64(len(segs[2])))
+		*sigs = append(*sigs, segs[2]...)
 		return b
 	}
 	b = append(b, recordTokenString)
@@ -149,12 +175,19 @@ func jwtSegments(tok string) ([3][]byte, bool) {
 	return segs, true
 }
 
-func deflateRecord(body []byte) []byte {
+func (c *recordCodec) deflate(body []byte) []byte {
 	var buf bytes.Buffer
-	w, err := flate.NewWriterDict(&buf, flate.BestCompression, []byte(recordDictionary))
-	if err != nil {
-		return nil
+	buf.Grow(len(body))
+	w, _ := c.writers.Get().(*flate.Writer)
+	if w == nil {
+		var err error
+		if w, err = flate.NewWriterDict(&buf, flate.BestCompression, []byte(recordDictionary)); err != nil {
+			return nil
+		}
+	} else {
+		w.Reset(&buf)
 	}
+	defer c.writers.Put(w)
 	if _, err := w.Write(body); err != nil {
 		return nil
 	}
@@ -164,9 +197,7 @@ func deflateRecord(body []byte) []byte {
 	return buf.Bytes()
 }
 
-// decodeSession parses a record made by encodeSession (or a version 1
-// record, which is given now as its sign-in and last activity).
-func decodeSession(b []byte, now time.Time) (*sessionRecord, error) {
+func (c *recordCodec) decode(b []byte, now time.Time) (*sessionRecord, error) {
 	if len(b) >= 1 && b[0] == sessionRecordV1 {
 		t, err := decodeSessionV1(b)
 		if err != nil {
@@ -177,29 +208,41 @@ func decodeSession(b []byte, now time.Time) (*sessionRecord, error) {
 	if len(b) < 2 || b[0] != sessionRecordV2 || b[1]&^recordFlagsKnown != 0 {
 		return nil, errSessionRecord
 	}
-	flags, body := b[1], b[2:]
+	flags := b[1]
+	n, k := binary.Uvarint(b[2:])
+	if k <= 0 || n > uint64(len(b)-2-k) {
+		return nil, errSessionRecord
+	}
+	body, sigs := b[2+k:2+k+int(n)], b[2+k+int(n):]
 	if flags&recordDeflated != 0 {
-		br := bytes.NewReader(body)
-		r := flate.NewReaderDict(br, []byte(recordDictionary))
-		raw, err := io.ReadAll(io.LimitReader(r, maxSessionRecord+1))
-		if err != nil || len(raw) > maxSessionRecord || br.Len() != 0 {
-			return nil, errSessionRecord
+		raw, err := c.inflate(body)
+		if err != nil {
+			return nil, err
 		}
 		body = raw
 	}
-	d := recordDecoder{b: body}
+	d := recordDecoder{b: body, sigs: sigs}
 	created := d.uvarint()
 	seen := d.uvarint()
 	exp := d.varint()
 	t := &Tokens{ExpiresIn: d.varint()}
-	t.AccessToken = d.token()
-	t.IDToken = d.token()
-	t.RefreshToken = d.str()
-	t.Scope = d.str()
-	t.TokenType = d.str()
-	if d.bad || len(d.b) != 0 || t.AccessToken == "" || created > 1<<40 || seen > 1<<40 {
+	access, id := d.token(), d.token()
+	refresh, scope, typ := d.bytes(), d.bytes(), d.bytes()
+	if d.bad || len(d.b) != 0 || len(d.sigs) != 0 || access.empty() || created > 1<<40 || seen > 1<<40 {
 		return nil, errSessionRecord
 	}
+	// The five strings share one allocation.
+	var sb strings.Builder
+	sb.Grow(access.len() + id.len() + len(refresh) + len(scope) + len(typ))
+	access.writeTo(&sb)
+	id.writeTo(&sb)
+	sb.Write(refresh)
+	sb.Write(scope)
+	sb.Write(typ)
+	all, i := sb.String(), 0
+	next := func(n int) string { v := all[i : i+n]; i += n; return v }
+	t.AccessToken, t.IDToken = next(access.len()), next(id.len())
+	t.RefreshToken, t.Scope, t.TokenType = next(len(refresh)), next(len(scope)), next(len(typ))
 	if exp != 0 {
 		t.ExpiresAt = time.Unix(int64(created)+exp, 0)
 	}
@@ -211,11 +254,31 @@ func decodeSession(b []byte, now time.Time) (*sessionRecord, error) {
 	}, nil
 }
 
+// inflate decompresses a record body of at most maxSessionRecord bytes
+// that ends where z ends.
+func (c *recordCodec) inflate(z []byte) ([]byte, error) {
+	br := bytes.NewReader(z)
+	r, _ := c.readers.Get().(io.ReadCloser)
+	if r == nil {
+		r = flate.NewReaderDict(br, []byte(recordDictionary))
+	} else if err := r.(flate.Resetter).Reset(br, []byte(recordDictionary)); err != nil {
+		return nil, errSessionRecord
+	}
+	defer c.readers.Put(r)
+	out := bytes.NewBuffer(make([]byte, 0, 4*len(z)))
+	n, err := out.ReadFrom(io.LimitReader(r, maxSessionRecord+1))
+	if err != nil || n > maxSessionRecord || br.Len() != 0 {
+		return nil, errSessionRecord
+	}
+	return out.Bytes(), nil
+}
+
 // recordDecoder reads the fields of a record body; after the first
 // malformed field every read returns a zero value and bad is set.
 type recordDecoder struct {
-	b   []byte
-	bad bool
+	b    []byte
+	sigs []byte // the JWT signatures, which follow the body
+	bad  bool
 }
 
 func (d *recordDecoder) uvarint() uint64 {
@@ -251,36 +314,68 @@ func (d *recordDecoder) bytes() []byte {
 
 func (d *recordDecoder) str() string { return string(d.bytes()) }
 
-func (d *recordDecoder) token() string {
+// recordToken is a token read from a record: a string as sent (str), or
+// the raw segments of a JWT (jwt, when str is nil).
+type recordToken struct {
+	str   []byte
+	jwt   [3][]byte
+	isJWT bool
+}
+
+func (t recordToken) empty() bool { return !t.isJWT && len(t.str) == 0 }
+
+func (t recordToken) len() int {
+	if !t.isJWT {
+		return len(t.str)
+	}
+	n := 2
+	for _, s := range t.jwt {
+		n += base64.RawURLEncoding.EncodedLen(len(s))
+	}
+	return n
+}
+
+func (t recordToken) writeTo(sb *strings.Builder) {
+	if !t.isJWT {
+		sb.Write(t.str)
+		return
+	}
+	var buf [1024]byte
+	for i, s := range t.jwt {
+		if i > 0 {
+			sb.WriteByte('.')
+		}
+		for len(s) > 0 {
+			n := min(len(s), 768) // a multiple of 3: no padding bits mid-segment
+			base64.RawURLEncoding.Encode(buf[:], s[:n])
+			sb.Write(buf[:base64.RawURLEncoding.EncodedLen(n)])
+			s = s[n:]
+		}
+	}
+}
+
+func (d *recordDecoder) token() recordToken {
 	if len(d.b) == 0 {
 		d.bad = true
-		return ""
+		return recordToken{}
 	}
 	kind := d.b[0]
 	d.b = d.b[1:]
 	switch kind {
 	case recordTokenString:
-		return d.str()
+		return recordToken{str: d.bytes()}
 	case recordTokenJWT:
-		segs := [3][]byte{d.bytes(), d.bytes(), d.bytes()}
-		if d.bad {
-			return ""
+		h, p, l := d.bytes(), d.bytes(), d.uvarint()
+		if d.bad || l > uint64(len(d.sigs)) {
+			d.bad, d.b = true, nil
+			return recordToken{}
 		}
-		n := 2
-		for _, s := range segs {
-			n += base64.RawURLEncoding.EncodedLen(len(s))
-		}
-		out := make([]byte, 0, n)
-		for i, s := range segs {
-			if i > 0 {
-				out = append(out, '.')
-			}
-			out = base64.RawURLEncoding.AppendEncode(out, s)
-		}
-		return string(out)
+		sig := d.sigs[:l]
+		d.sigs = d.sigs[l:]
+		return recordToken{jwt: [3][]byte{h, p, sig}, isJWT: true}
 	}
 	d.bad, d.b = true, nil
-	return ""
+	return recordToken{}
 }
 
 // decodeSessionV1 parses a version 1 record: version byte; access, id,

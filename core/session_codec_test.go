@@ -115,7 +115,7 @@ func TestSessionRecordRejects(t *testing.T) {
 	good := encodeSession(&sessionRecord{t: &Tokens{AccessToken: strings.Repeat("eyJhIjoxfQ.", 2) + "c2ln"}, created: time.Unix(1, 0)})
 	bomb := []byte{sessionRecordV2, recordDeflated}
 	var z bytes.Buffer
-	z.Write(deflateRecord(make([]byte, maxSessionRecord+10)))
+	z.Write(new(recordCodec).deflate(make([]byte, maxSessionRecord+10)))
 	bomb = append(bomb, z.Bytes()...)
 	for name, b := range map[string][]byte{
 		"empty":         {},

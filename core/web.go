@@ -258,6 +258,7 @@ type Web struct {
 	log       *slog.Logger
 	origin    string
 	refreshes *refreshGroup
+	records   recordCodec // session record encoding, with reusable DEFLATE state
 
 	noAudienceWarning sync.Once
 	guardOrderWarning sync.Once

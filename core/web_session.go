@@ -129,7 +129,7 @@ func (w *Web) read(x Exchange) (rec *sessionRecord, id string, raw []byte, err e
 		}
 		raw = b
 	}
-	rec, err = decodeSession(b, now)
+	rec, err = w.records.decode(b, now)
 	if err != nil {
 		return nil, id, nil, fmt.Errorf("%w: %w", err, cookie.ErrInvalid)
 	}
@@ -154,7 +154,7 @@ func (w *Web) save(x Exchange, rec *sessionRecord, id string, old []byte) error 
 	if ttl <= 0 {
 		return errSessionExpired
 	}
-	b := encodeSession(rec)
+	b := w.records.encode(rec)
 	opts := w.cookieOptions(x)
 	opts.MaxAge = ttl
 	opts.BrowserSession = !rec.persistent
