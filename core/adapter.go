@@ -431,11 +431,11 @@ func (r *recorder) Write(status int, contentType string, body []byte) {
 	r.d.Status, r.d.ContentType, r.d.Body = status, contentType, body
 }
 
-// RecommendedReadBufferSize is a request-header buffer for a fasthttp
-// server (Fiber) with which cookie sessions of users with many permissions
-// or feature flags fit without a server-side store. Fiber's default (4096)
-// works too: see CheckReadBufferSize.
-const RecommendedReadBufferSize = 16 << 10
+// roomyReadBufferSize is a request-header buffer for a fasthttp server
+// (Fiber) with which cookie sessions of users with many permissions or
+// feature flags fit without a server-side store; below it, CheckReadBufferSize
+// says that sessions are kept small.
+const roomyReadBufferSize = 16 << 10
 
 // CheckReadBufferSize tells the web layer that the server reads at most
 // size bytes of request line and headers (fasthttp's ReadBufferSize; 0
@@ -456,7 +456,7 @@ func (w *Web) CheckReadBufferSize(size int) {
 		size = 4096
 	}
 	budget, lowered := w.setReadBufferSize(size)
-	if lowered && w.o.store == nil && size < RecommendedReadBufferSize {
+	if lowered && w.o.store == nil && size < roomyReadBufferSize {
 		w.log.Info("kinde: the server's read buffer is small, so session cookies are kept within cookie_budget bytes; a user whose session is larger sees an error page at sign-in: keep sessions server-side with kinde.WithStore or raise fiber.Config.ReadBufferSize if that happens",
 			"read_buffer_size", size, "cookie_budget", budget)
 	}

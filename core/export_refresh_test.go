@@ -1,16 +1,18 @@
 package kinde
 
+import "time"
+
 // Hooks for the refresh tests of package kinde_test (compiled only into
 // tests).
 
 // StoredRefreshToken returns the refresh token of a session record as a
 // store holds it, or "" when b is not one.
 func StoredRefreshToken(b []byte) string {
-	t, err := decodeSession(b)
+	r, err := decodeSession(b, time.Now())
 	if err != nil {
 		return ""
 	}
-	return t.RefreshToken
+	return r.t.RefreshToken
 }
 
 // MemoryStoreValues returns copies of the values a MemoryStore holds.

@@ -24,9 +24,13 @@ import (
 const (
 	// defaultSessionCookie is the name of the session cookie.
 	defaultSessionCookie = "kinde_session"
-	// defaultSessionLifetime is how long a session lasts without activity
-	// (Kinde's default refresh token lifetime).
-	defaultSessionLifetime = 15 * 24 * time.Hour
+	// defaultIdleTimeout is how long a session lasts without activity
+	// (Kinde's default refresh token lifetime, kinde-protocol.md "Default
+	// lifetimes").
+	defaultIdleTimeout = 15 * 24 * time.Hour
+	// defaultSessionMaxAge is how long a session lasts after its sign-in,
+	// however active.
+	defaultSessionMaxAge = 30 * 24 * time.Hour
 	// defaultFlowLifetime is how long a started sign-in may take.
 	defaultFlowLifetime = 15 * time.Minute
 
@@ -64,7 +68,10 @@ type webOptions struct {
 	paths          Paths
 	callbackSet    bool
 	afterLogin     string
-	lifetime       time.Duration
+	idleTimeout    time.Duration // SessionOptions
+	maxAge         time.Duration
+	browserSession bool
+	cookieDomain   string
 	flowLifetime   time.Duration
 	trustedProxies []netip.Prefix
 	render         func(x Exchange, p ErrorPage)
@@ -139,13 +146,51 @@ func WithAfterLoginPath(p string) WebOption {
 	}
 }
 
-// WithSessionLifetime sets how long an idle session lasts (default 15 days).
-func WithSessionLifetime(d time.Duration) WebOption {
+// SessionOptions say how long the web layer's sessions last and how their
+// cookie is set. Zero fields keep the defaults.
+type SessionOptions struct {
+	// IdleTimeout ends a session that has had no request for this long
+	// (default 15 days, Kinde's default refresh-token lifetime). Activity is
+	// recorded at most once per tenth of it, so a session may end up to a
+	// tenth earlier than the last request plus IdleTimeout.
+	IdleTimeout time.Duration
+	// MaxAge ends a session this long after its sign-in, however active
+	// (default 30 days); the user then signs in again.
+	MaxAge time.Duration
+	// BrowserSession makes every session cookie a browser-session cookie,
+	// without Max-Age or Expires: the browser drops it when it closes (the
+	// timeouts above still apply). Without it the cookie lasts as long as
+	// the session, unless Kinde's access token says ksp.persistent=false
+	// (the user did not ask to stay signed in): that session's cookie is a
+	// browser-session cookie.
+	BrowserSession bool
+	// Domain shares the session cookie with the subdomains of a domain
+	// (e.g. "example.com"). Leave it empty (recommended): the cookie is then
+	// host-only and, on https, named with the __Host- prefix, so no other
+	// subdomain can plant or overwrite it. With a Domain, any subdomain can
+	// (cookie tossing): set it only when every subdomain is yours and trusted.
+	Domain string
+}
+
+// WithSessionOptions sets the session lifetimes and the session cookie's
+// browser-session and Domain attributes (see SessionOptions).
+func WithSessionOptions(s SessionOptions) WebOption {
 	return func(o *webOptions) error {
-		if d <= 0 {
-			return errors.New("kinde: session lifetime must be positive")
+		if s.IdleTimeout < 0 || s.MaxAge < 0 {
+			return errors.New("kinde: session IdleTimeout and MaxAge must not be negative (zero keeps the default)")
 		}
-		o.lifetime = d
+		if s.Domain != "" {
+			if err := (&http.Cookie{Name: defaultSessionCookie, Value: "x", Domain: s.Domain}).Valid(); err != nil || strings.ContainsAny(s.Domain, "/:") {
+				return fmt.Errorf("kinde: session cookie Domain %q is not a domain name such as example.com", s.Domain)
+			}
+		}
+		if s.IdleTimeout > 0 {
+			o.idleTimeout = s.IdleTimeout
+		}
+		if s.MaxAge > 0 {
+			o.maxAge = s.MaxAge
+		}
+		o.browserSession, o.cookieDomain = s.BrowserSession, s.Domain
 		return nil
 	}
 }
@@ -233,6 +278,7 @@ type Web struct {
 	origin    string
 	refreshes *refreshGroup
 	budget    atomic.Int64 // bytes of Cookie header the web layer may use, 0: no limit (web_cookies.go)
+	records   recordCodec  // session record encoding, with reusable DEFLATE state
 
 	noAudienceWarning sync.Once
 	guardOrderWarning sync.Once
@@ -246,7 +292,8 @@ func NewWeb(opts ...WebOption) (*Web, error) {
 	o := webOptions{
 		cookieName:   defaultSessionCookie,
 		afterLogin:   "/",
-		lifetime:     defaultSessionLifetime,
+		idleTimeout:  defaultIdleTimeout,
+		maxAge:       defaultSessionMaxAge,
 		flowLifetime: defaultFlowLifetime,
 		paths:        DefaultPaths(),
 	}
@@ -276,6 +323,7 @@ func NewWeb(opts ...WebOption) (*Web, error) {
 	if cfg.RedirectURL == "" {
 		return nil, &ConfigError{Field: "RedirectURL", Env: envRedirectURL, Reason: "is required for web sign-in: set it to this app's callback URL, e.g. http://localhost:8080/api/auth/kinde_callback, and add it to Allowed callback URLs in Kinde"}
 	}
+	o.cookieName = sessionCookieName(o.cookieName, cfg.RedirectURL, o.cookieDomain)
 	if !o.callbackSet {
 		if u, err := url.Parse(cfg.RedirectURL); err == nil && u.Path != "" && u.Path != "/" {
 			o.paths.Callback = u.Path
@@ -745,7 +793,7 @@ func (w *Web) callback(x Exchange) {
 	// A new session (and session id) for every sign-in: never reuse one
 	// that existed before authentication (session fixation).
 	w.destroy(x)
-	if err := w.save(x, &sessionRecord{t: tokens}, "", nil); err != nil {
+	if err := w.save(x, w.newRecord(tokens), "", nil); err != nil {
 		w.log.ErrorContext(ctx, "kinde: cannot store the session", "error", err)
 		w.fail(x, http.StatusInternalServerError, "Cannot store your session", sessionSaveHint(err))
 		return

@@ -120,6 +120,9 @@ func (w *Web) load(x Exchange) *Session {
 	// nor a browser's back-forward cache show it after sign-out. Handlers
 	// may set another Cache-Control for responses that are safe to cache.
 	x.SetHeader("Cache-Control", "private, no-store")
+	if !refreshed {
+		w.touch(x, rec, id, raw) // the idle timeout counts from the last request
+	}
 	return s
 }
 

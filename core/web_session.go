@@ -1,10 +1,14 @@
 package kinde
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gokinde/kinde/core/internal/cookie"
@@ -17,9 +21,22 @@ var errNoSession = errors.New("kinde: no session")
 // well be fine.
 var errStoreFailed = errors.New("kinde: session store failed")
 
-// errSwapLost means a compare-and-swap save found the stored session changed
-// since it was read: another request (or instance) wrote it first.
-var errSwapLost = errors.New("kinde: the stored session changed since it was read")
+// sessionRecord is a session as kept in the cookie or the store (see
+// encodeSession for its bytes).
+type sessionRecord struct {
+	t          *Tokens
+	created    time.Time // sign-in time (absolute max age)
+	seen       time.Time // last stored activity (idle timeout)
+	persistent bool      // false: browser-session cookie
+}
+
+// errSessionExpired means the session passed its idle timeout or its
+// absolute maximum age: it ends.
+var errSessionExpired = errors.New("kinde: the session has expired (idle timeout or maximum age); the user needs to sign in again")
+
+// errSwapLost means another request (or instance) wrote the session in the
+// store after this one read it: save wrote nothing.
+var errSwapLost = errors.New("kinde: the session was changed by another request")
 
 // storeTimeout bounds every call to the session store, so that a frozen
 // store costs a request at most this long.
@@ -42,17 +59,89 @@ func compareAndSwapOf(s Store) func(ctx context.Context, id string, old, new []b
 	return nil
 }
 
-func (w *Web) cookieOptions(x Exchange) cookie.Options {
-	return cookie.Options{Path: "/", MaxAge: w.o.lifetime, Secure: w.secure(x), SameSite: http.SameSiteLaxMode}
-}
-
 // storeContext bounds one store call by storeTimeout.
 func (w *Web) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, w.refreshes.storeTimeout)
 }
 
-// read returns the request's session and, for server-side stores, the
-// session id and the record bytes as stored (for CompareAndSwap).
+// decodeRecord decodes a session record (cookie payload or store value).
+func (w *Web) decodeRecord(b []byte) (*sessionRecord, error) {
+	rec, err := w.records.decode(b, w.c.cfg.Now())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", err, cookie.ErrInvalid)
+	}
+	rec.t.leeway, rec.t.now = w.c.cfg.Leeway, w.c.cfg.Now
+	return rec, nil
+}
+
+// touchMargin is how long beyond the clock leeway the access token must
+// still be valid for an idle-timeout touch: no request refreshes the session
+// meanwhile, so a touch never writes tokens older than a refresh's.
+const touchMargin = time.Minute
+
+// hostPrefix is the cookie name prefix that makes browsers refuse the
+// cookie from anywhere but this host, over https, for path "/" (RFC 6265bis,
+// "The __Host- Prefix"): a sibling subdomain cannot plant or overwrite it.
+const hostPrefix = "__Host-"
+
+// sessionCookieName returns the session cookie's name: with the __Host-
+// prefix when the application is served over https (its redirect URL) and
+// the cookie has no Domain.
+func sessionCookieName(name, redirectURL, domain string) string {
+	if domain == "" && strings.HasPrefix(strings.ToLower(redirectURL), "https://") {
+		return hostPrefix + name
+	}
+	return name
+}
+
+func (w *Web) cookieOptions(x Exchange) cookie.Options {
+	return cookie.Options{Path: "/", Domain: w.o.cookieDomain, Secure: w.secure(x), SameSite: http.SameSiteLaxMode}
+}
+
+// newRecord starts the record of a session signed in now. Its cookie is a
+// browser-session cookie when SessionOptions.BrowserSession says so or when
+// Kinde's access token carries ksp.persistent=false ("keep me signed in"
+// off; Kinde's SDKs read the claim from the access token:
+// kinde-typescript-sdk lib/sdk/utilities/token-utils.ts, kinde-auth-nextjs
+// src/authMiddleware/authMiddleware.ts; /work/shared/reference/kinde-sdks.md, "Other SDKs").
+func (w *Web) newRecord(t *Tokens) *sessionRecord {
+	now := w.c.cfg.Now()
+	return &sessionRecord{t: t, created: now, seen: now, persistent: !w.o.browserSession && kspPersistent(t.AccessToken)}
+}
+
+// kspPersistent reports the access token's ksp.persistent claim, true when
+// it is absent (as Kinde's SDKs default it).
+func kspPersistent(accessToken string) bool {
+	_, rest, _ := strings.Cut(accessToken, ".")
+	payload, _, _ := strings.Cut(rest, ".")
+	if payload == "" {
+		return true
+	}
+	b, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil || !bytes.Contains(b, []byte(`"ksp"`)) {
+		return true
+	}
+	var c struct {
+		KSP *struct {
+			Persistent *bool `json:"persistent"`
+		} `json:"ksp"`
+	}
+	if json.Unmarshal(b, &c) != nil || c.KSP == nil || c.KSP.Persistent == nil {
+		return true
+	}
+	return *c.KSP.Persistent
+}
+
+// remaining is how long the session of rec may still last from now: until
+// its idle timeout or its maximum age, whichever comes first.
+func (w *Web) remaining(rec *sessionRecord, now time.Time) time.Duration {
+	return min(rec.seen.Add(w.o.idleTimeout).Sub(now), rec.created.Add(w.o.maxAge).Sub(now))
+}
+
+// read returns the record of the request's session and, for server-side
+// stores, the session id and the record's bytes as stored (for a
+// compare-and-swap). A session past its idle timeout or maximum age is an
+// error wrapping errSessionExpired.
 func (w *Web) read(x Exchange) (rec *sessionRecord, id string, raw []byte, err error) {
 	if _, ok := x.Cookie(w.o.cookieName); !ok {
 		return nil, "", nil, errNoSession // the common anonymous case, without allocating
@@ -72,9 +161,11 @@ func (w *Web) read(x Exchange) (rec *sessionRecord, id string, raw []byte, err e
 		}
 		raw = b
 	}
-	rec, err = w.decodeRecord(b)
-	if err != nil {
+	if rec, err = w.decodeRecord(b); err != nil {
 		return nil, id, nil, err
+	}
+	if w.remaining(rec, now) <= 0 {
+		return nil, id, nil, errSessionExpired
 	}
 	return rec, id, raw, nil
 }
@@ -93,41 +184,30 @@ func (w *Web) storeGet(ctx context.Context, id string) ([]byte, error) {
 	return b, nil
 }
 
-// decodeRecord decodes a session record (cookie payload or store value).
-func (w *Web) decodeRecord(b []byte) (*sessionRecord, error) {
-	t, err := decodeSession(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", err, cookie.ErrInvalid)
-	}
-	t.leeway, t.now = w.c.cfg.Leeway, w.c.cfg.Now
-	return &sessionRecord{t: t}, nil
-}
-
-// save writes the session: into the session cookies, or into the store
-// under id (a new random id when id is empty) with the id in the cookie.
-// With old (the bytes read from the store) and a store that has
-// CompareAndSwap, the write only happens when the store still holds old;
-// otherwise save returns errSwapLost and writes nothing.
+// save writes the session of rec, recording this request as its last
+// activity (rec.seen): into the session cookies, or into the store under id
+// (a new random id when id is empty) with the id in the cookie. With old
+// (the bytes read from the store) and a store that can compare and swap, the
+// write happens only if the store still holds old; otherwise it returns
+// errSwapLost. The cookie and the store entry last until the idle timeout
+// or the maximum age, whichever comes first.
 func (w *Web) save(x Exchange, rec *sessionRecord, id string, old []byte) error {
-	b := encodeSession(rec.t)
 	now := w.c.cfg.Now()
+	rec.seen = now
+	ttl := w.remaining(rec, now)
+	if ttl <= 0 {
+		return errSessionExpired
+	}
+	b := w.records.encode(rec)
 	opts := w.cookieOptions(x)
+	opts.MaxAge = ttl
+	opts.BrowserSession = !rec.persistent
 	if w.o.store != nil {
 		if id == "" {
 			id = randomString(32)
 		}
-		sctx, cancel := w.storeContext(x.Context())
-		defer cancel()
-		if cas := compareAndSwapOf(w.o.store); cas != nil && old != nil {
-			swapped, err := cas(sctx, id, old, b, w.o.lifetime)
-			if err != nil {
-				return fmt.Errorf("kinde: store session: %w", err)
-			}
-			if !swapped {
-				return errSwapLost
-			}
-		} else if err := w.o.store.Set(sctx, id, b, w.o.lifetime); err != nil {
-			return fmt.Errorf("kinde: store session: %w", err)
+		if err := w.storeSession(x.Context(), id, old, b, ttl); err != nil {
+			return err
 		}
 		b = []byte(id)
 	}
@@ -141,8 +221,63 @@ func (w *Web) save(x Exchange, rec *sessionRecord, id string, old []byte) error 
 	for _, c := range cookies {
 		x.SetCookie(c)
 	}
+	w.clearUnprefixed(x)
 	x.SetHeader("Cache-Control", "private, no-store") // a response that sets a session cookie
 	return nil
+}
+
+// storeSession writes b under id: compare-and-swap against old when there
+// is an old record and the store can, otherwise Set.
+func (w *Web) storeSession(ctx context.Context, id string, old, b []byte, ttl time.Duration) error {
+	sctx, cancel := w.storeContext(ctx)
+	defer cancel()
+	if cas := compareAndSwapOf(w.o.store); cas != nil && old != nil {
+		swapped, err := cas(sctx, id, old, b, ttl)
+		if err != nil {
+			return fmt.Errorf("kinde: store session: %w", err)
+		}
+		if !swapped {
+			return errSwapLost
+		}
+		return nil
+	}
+	if err := w.o.store.Set(sctx, id, b, ttl); err != nil {
+		return fmt.Errorf("kinde: store session: %w", err)
+	}
+	return nil
+}
+
+// touch records the activity of a request whose session was not saved
+// otherwise, so that the idle timeout counts from the last request: at most
+// once per tenth of the idle timeout, and only while the access token is far
+// from expiry, so that no refresh can race the write (a touch rewrites the
+// tokens it read).
+func (w *Web) touch(x Exchange, rec *sessionRecord, id string, raw []byte) {
+	now := w.c.cfg.Now()
+	if now.Sub(rec.seen) < w.o.idleTimeout/10 || rec.t.expiresWithin(w.c.cfg.Leeway+touchMargin) {
+		return
+	}
+	if err := w.save(x, rec, id, raw); err != nil && !errors.Is(err, errSwapLost) {
+		w.log.WarnContext(x.Context(), "kinde: recording session activity failed", "error", err)
+	}
+}
+
+// clearUnprefixed deletes the session cookies of the unprefixed name that
+// this host wrote before the __Host- prefix was in use, so they do not
+// weigh on every request until they expire. (A cookie a sibling subdomain
+// planted for the parent domain cannot be deleted from here; it is never
+// read either.)
+func (w *Web) clearUnprefixed(x Exchange) {
+	old, ok := strings.CutPrefix(w.o.cookieName, hostPrefix)
+	if !ok {
+		return
+	}
+	if _, ok := x.Cookie(old); !ok {
+		return
+	}
+	for _, c := range w.codec.ClearCookies(old, x.Cookie, w.cookieOptions(x)) {
+		x.SetCookie(c)
+	}
 }
 
 // destroy deletes the request's session (server-side record and cookies).
@@ -159,4 +294,5 @@ func (w *Web) destroy(x Exchange) {
 	for _, c := range w.codec.ClearCookies(w.o.cookieName, x.Cookie, w.cookieOptions(x)) {
 		x.SetCookie(c)
 	}
+	w.clearUnprefixed(x)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -53,7 +54,13 @@ func newWebApp(t *testing.T, conf webAppConfig) *webApp {
 		t.Fatal(err)
 	}
 	if conf.bigTokens {
-		srv.SetProperty("terms", strings.Repeat("All work and no play. ", 150))
+		// Sessions are compressed: only text without repeats needs chunks.
+		rnd := rand.New(rand.NewPCG(1, 2))
+		terms := make([]byte, 4500)
+		for i := range terms {
+			terms[i] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 "[rnd.IntN(63)]
+		}
+		srv.SetProperty("terms", string(terms))
 	}
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		(*a.handler.Load()).ServeHTTP(w, r)

@@ -69,7 +69,7 @@ func me(fromKey bool) fiber.Handler {
 // 4 KiB for request headers), with errs as its ErrorHandler (nil for
 // Fiber's default).
 func newApp(errs fiber.ErrorHandler) *fiber.App {
-	return fiber.New(fiber.Config{DisableStartupMessage: true, ReadBufferSize: kinde.RecommendedReadBufferSize,
+	return fiber.New(fiber.Config{DisableStartupMessage: true, ReadBufferSize: 16 << 10,
 		ErrorHandler: errs})
 }
 

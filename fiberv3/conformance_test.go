@@ -74,7 +74,7 @@ func me(fromKey bool) fiber.Handler {
 // 4 KiB for request headers), with errs as its ErrorHandler (nil for
 // Fiber's default).
 func newApp(errs fiber.ErrorHandler) *fiber.App {
-	return fiber.New(fiber.Config{ReadBufferSize: kinde.RecommendedReadBufferSize, ErrorHandler: errs})
+	return fiber.New(fiber.Config{ReadBufferSize: 16 << 10, ErrorHandler: errs})
 }
 
 // serve runs app on ln until t ends.

@@ -74,7 +74,15 @@ type Organization struct {
 	Flags map[string]any
 	// IsDefault marks the environment's default organization.
 	IsDefault bool
-	CreatedOn time.Time
+	// NonPersistentSessions is the organization's session setting
+	// sso_session_persistence_mode=non_persistent (management API,
+	// UpdateOrganizationSessions): access tokens of its members carry
+	// "ksp":{"persistent":false}, which Kinde's SDKs read to keep the
+	// session cookie only for the browser session (kinde-typescript-sdk
+	// lib/sdk/utilities/token-utils.ts). Otherwise tokens carry no ksp and
+	// the SDKs treat the session as persistent.
+	NonPersistentSessions bool
+	CreatedOn             time.Time
 }
 
 // Role is an environment role.

@@ -488,6 +488,9 @@ func (s *Server) accessClaimsLocked(g *grant, jti string, iat, exp time.Time) ma
 			if tc.OrgProperties {
 				c[s.claimName("organization_properties", "x-hasura-organization_properties")] = props(o.Properties)
 			}
+			if o.NonPersistentSessions {
+				c["ksp"] = map[string]any{"persistent": false}
+			}
 			if tc.ExternalOrgID && o.ExternalID != "" {
 				c["external_organization_id"] = o.ExternalID
 			}

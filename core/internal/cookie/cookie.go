@@ -107,6 +107,10 @@ type Options struct {
 	// stops being accepted after it. Zero makes a browser-session cookie whose
 	// sealed value lasts [Codec.SessionCookieLifetime]; negative is an error.
 	MaxAge time.Duration
+	// BrowserSession writes the cookie without Max-Age and Expires, so that
+	// the browser drops it when it closes, while MaxAge still bounds how long
+	// the sealed value is accepted.
+	BrowserSession bool
 	// Secure restricts the cookie to https. Set it whenever the application is
 	// served over https.
 	Secure bool
@@ -473,7 +477,7 @@ func (o Options) cookie(name, value string, now time.Time) *http.Cookie {
 		HttpOnly: !o.DisableHTTPOnly,
 		SameSite: o.SameSite,
 	}
-	if o.MaxAge > 0 {
+	if o.MaxAge > 0 && !o.BrowserSession {
 		ck.MaxAge = int(max(o.MaxAge/time.Second, 1))
 		ck.Expires = now.Add(o.MaxAge).UTC()
 	}

@@ -893,3 +893,23 @@ func FuzzCookieCodecRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+func TestCookieCodecBrowserSession(t *testing.T) {
+	c := cookieTestCodec(t, strings.Repeat("k", MinSecretLength))
+	now := time.Unix(1_700_000_000, 0)
+	cookies, err := c.Encode("s", []byte("hello"), Options{MaxAge: time.Hour, BrowserSession: true}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck := cookies[0]; ck.MaxAge != 0 || !ck.Expires.IsZero() || strings.Contains(ck.String(), "Max-Age") || strings.Contains(ck.String(), "Expires") {
+		t.Errorf("browser-session cookie %q has a lifetime", ck.String())
+	}
+	jar := cookieJar{}
+	jar.apply(cookies)
+	if _, err := c.Decode("s", jar.get, now.Add(time.Hour-time.Second)); err != nil {
+		t.Errorf("within MaxAge: %v", err)
+	}
+	if _, err := c.Decode("s", jar.get, now.Add(time.Hour)); !errors.Is(err, ErrExpired) {
+		t.Errorf("at MaxAge: %v, want ErrExpired (the sealed expiry still applies)", err)
+	}
+}

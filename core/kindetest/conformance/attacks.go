@@ -63,7 +63,7 @@ func (b *browser) sessionCookies() []*http.Cookie {
 	}
 	var out []*http.Cookie
 	for _, c := range b.c.Jar.Cookies(u) {
-		if strings.HasPrefix(c.Name, "kinde_session") {
+		if strings.HasPrefix(strings.TrimPrefix(c.Name, "__Host-"), "kinde_session") {
 			out = append(out, c)
 		}
 	}
