@@ -124,7 +124,10 @@ type Config struct {
 	// A negative value means no leeway.
 	Leeway time.Duration
 	// JWKSRefreshInterval limits refetches of the key set caused by unknown
-	// key ids. Default one minute.
+	// key ids in tokens anyone can send (bearer tokens, webhooks). Default
+	// one minute. Tokens from Kinde's token endpoint and from sessions this
+	// server stored have a separate budget of one refetch per 5 s (or this
+	// interval, if shorter), which bearer tokens cannot spend.
 	JWKSRefreshInterval time.Duration
 	// JWKSMaxAge is how long a key set is trusted before a background refresh.
 	// Default one hour.

@@ -92,7 +92,11 @@ func (c *Client) sessionState(ctx context.Context, t Tokens) (sessionState, erro
 	if c.cfg.SkipAccessTokenVerification {
 		st.access = &Claims{payload: []byte("{}")}
 	} else {
-		access, err := c.VerifyAccessToken(ctx, t.AccessToken)
+		// The tokens were stored by this server (sealed cookie or its
+		// session store) or handed to Session by the application, which
+		// got them from Kinde: trusted, so a key Kinde just rotated to is
+		// fetched even when bearer tokens spent their refetch budget.
+		access, err := c.verifyAccessToken(ctx, t.AccessToken, trusted)
 		if err != nil {
 			return sessionState{}, err
 		}
@@ -118,7 +122,7 @@ func (c *Client) sessionState(ctx context.Context, t Tokens) (sessionState, erro
 // verifySessionIDToken checks an ID token kept in a session: everything
 // VerifyIDToken checks except exp and the nonce.
 func (c *Client) verifySessionIDToken(ctx context.Context, raw string) (*Claims, error) {
-	claims, err := c.verifyToken(ctx, raw)
+	claims, err := c.verifyToken(ctx, raw, trusted)
 	if err != nil {
 		return nil, &VerifyError{Token: "ID token", Err: rootCause(err), Detail: detail(err)}
 	}

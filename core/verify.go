@@ -40,12 +40,23 @@ func SkipAudienceCheck() VerifyOption {
 // within the leeway, and aud containing one of Config.Audience (when set).
 // Tokens already verified are served from a cache until they expire; the time
 // and audience checks run on every call.
+//
+// The token is treated as coming from anyone (a bearer token): a key id that
+// is not in the cached key set refetches the key set at most once per
+// Config.JWKSRefreshInterval. Tokens this SDK receives from Kinde's token
+// endpoint or reads from a session it stored have their own, shorter refetch
+// budget, which such tokens cannot spend.
 func (c *Client) VerifyAccessToken(ctx context.Context, raw string, opts ...VerifyOption) (*Claims, error) {
+	return c.verifyAccessToken(ctx, raw, untrusted, opts...)
+}
+
+// verifyAccessToken is VerifyAccessToken for a token of the given trust.
+func (c *Client) verifyAccessToken(ctx context.Context, raw string, tr trust, opts ...VerifyOption) (*Claims, error) {
 	p := verifyParams{audiences: c.cfg.Audience}
 	if len(opts) > 0 {
 		p = applyVerifyOptions(p, opts)
 	}
-	claims, err := c.verifyToken(ctx, raw)
+	claims, err := c.verifyToken(ctx, raw, tr)
 	if err != nil {
 		return nil, &VerifyError{Token: "access token", Err: rootCause(err), Detail: detail(err)}
 	}
@@ -118,7 +129,12 @@ func applyVerifyOptions(p verifyParams, opts []VerifyOption) verifyParams {
 // audiences), the presence of sub and iat, and, when nonce is not empty, the
 // nonce sent at sign-in.
 func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims, error) {
-	claims, err := c.verifyToken(ctx, raw)
+	return c.verifyIDToken(ctx, raw, nonce, untrusted)
+}
+
+// verifyIDToken is VerifyIDToken for a token of the given trust.
+func (c *Client) verifyIDToken(ctx context.Context, raw, nonce string, tr trust) (*Claims, error) {
+	claims, err := c.verifyToken(ctx, raw, tr)
 	if err != nil {
 		return nil, &VerifyError{Token: "ID token", Err: rootCause(err), Detail: detail(err)}
 	}
@@ -183,7 +199,7 @@ func fail(sentinel error, format string, args ...any) error {
 // verifyToken checks structure, algorithm, signature and issuer, using and
 // filling the verified-token cache. Time and audience checks are left to
 // the caller because they must run on every use.
-func (c *Client) verifyToken(ctx context.Context, raw string) (*Claims, error) {
+func (c *Client) verifyToken(ctx context.Context, raw string, tr trust) (*Claims, error) {
 	if c.verified != nil {
 		if e := c.verified.get(raw); e != nil {
 			if c.keys.publishes(e.kid, e.key) {
@@ -192,7 +208,7 @@ func (c *Client) verifyToken(ctx context.Context, raw string) (*Claims, error) {
 			c.verified.remove(raw)
 		}
 	}
-	payload, hdr, key, err := c.verifyJWSKey(ctx, raw, maxTokenBytes)
+	payload, hdr, key, err := c.verifyJWSKey(ctx, raw, maxTokenBytes, tr)
 	if err != nil {
 		return nil, err
 	}
@@ -217,14 +233,15 @@ func (c *Client) verifyToken(ctx context.Context, raw string) (*Claims, error) {
 }
 
 // verifyJWS checks a compact RS256 JWS against the key set and returns its
-// payload and key id. It is shared by the token verifier and webhooks.
+// payload and key id. It is shared by the token verifier and webhooks; a
+// webhook body can come from anyone, so its kid is untrusted.
 func (c *Client) verifyJWS(ctx context.Context, raw string, maxLen int) ([]byte, string, error) {
-	payload, hdr, _, err := c.verifyJWSKey(ctx, raw, maxLen)
+	payload, hdr, _, err := c.verifyJWSKey(ctx, raw, maxLen, untrusted)
 	return payload, hdr.Kid, err
 }
 
 // verifyJWSKey is verifyJWS that also returns the key that verified.
-func (c *Client) verifyJWSKey(ctx context.Context, raw string, maxLen int) ([]byte, jose.Header, *rsa.PublicKey, error) {
+func (c *Client) verifyJWSKey(ctx context.Context, raw string, maxLen int, tr trust) ([]byte, jose.Header, *rsa.PublicKey, error) {
 	jws, err := jose.Parse(raw, maxLen)
 	if err != nil {
 		return nil, jose.Header{}, nil, fail(ErrTokenMalformed, "%s", strings.TrimPrefix(err.Error(), jose.ErrMalformed.Error()+": "))
@@ -233,7 +250,7 @@ func (c *Client) verifyJWSKey(ctx context.Context, raw string, maxLen int) ([]by
 	if h.Alg != "RS256" {
 		return nil, jose.Header{}, nil, fail(ErrTokenAlgorithm, "alg is %q", truncate(h.Alg, 16))
 	}
-	key, err := c.keys.key(ctx, h.Kid)
+	key, err := c.keys.key(ctx, h.Kid, tr)
 	if err != nil {
 		return nil, jose.Header{}, nil, err
 	}
