@@ -35,6 +35,7 @@ type Claims struct {
 	token   string // the verified token itself (a private copy); empty for parseClaims
 	once    sync.Once
 	raw     map[string]json.RawMessage // built on first use from payload
+	lists   claimLists                 // decoded on first use (permissions.go)
 }
 
 // parseClaims decodes a JSON claim set without verifying anything: the

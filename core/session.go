@@ -1,13 +1,16 @@
 package kinde
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gokinde/kinde/core/internal/jsonvalue"
 	"math"
 	"sync"
+
+	"github.com/gokinde/kinde/core/internal/jose"
+	"github.com/gokinde/kinde/core/internal/jsonvalue"
 )
 
 // Session is one signed-in user's view of Kinde: their verified tokens and
@@ -309,16 +312,15 @@ func stringClaimOf(c *Claims, names ...string) string {
 // stringList decodes a JSON array and keeps its non-empty string elements.
 // Anything that is not an array gives nil.
 func stringList(raw json.RawMessage) []string {
-	var items []json.RawMessage
-	if json.Unmarshal(raw, &items) != nil {
-		return nil
-	}
-	out := make([]string, 0, len(items))
-	for _, it := range items {
-		var s string
-		if !isNull(it) && json.Unmarshal(it, &s) == nil && s != "" {
+	out := make([]string, 0, min(bytes.Count(raw, []byte{','})+1, 256)) // commas inside strings overcount
+	err := jose.ScanArray(raw, func(elem []byte) error {
+		if s, ok := jsonString(elem); ok && s != "" {
 			out = append(out, s)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil
 	}
 	return out
 }
