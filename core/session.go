@@ -125,11 +125,11 @@ func (c *Client) sessionState(ctx context.Context, t Tokens) (sessionState, erro
 // verifySessionIDToken checks an ID token kept in a session: everything
 // VerifyIDToken checks except exp and the nonce.
 func (c *Client) verifySessionIDToken(ctx context.Context, raw string) (*Claims, error) {
-	claims, err := c.verifyToken(ctx, raw, trusted)
+	now, leeway := c.cfg.Now(), c.cfg.Leeway
+	claims, err := c.verifyToken(ctx, raw, trusted, now)
 	if err != nil {
 		return nil, &VerifyError{Token: "ID token", Err: rootCause(err), Detail: detail(err)}
 	}
-	now, leeway := c.cfg.Now(), c.cfg.Leeway
 	if (!claims.NotBefore.IsZero() && now.Add(leeway).Before(claims.NotBefore)) ||
 		(!claims.IssuedAt.IsZero() && now.Add(leeway).Before(claims.IssuedAt)) {
 		return nil, &VerifyError{Token: "ID token", Err: ErrTokenNotYetValid}

@@ -56,11 +56,12 @@ func (c *Client) verifyAccessToken(ctx context.Context, raw string, tr trust, op
 	if len(opts) > 0 {
 		p = applyVerifyOptions(p, opts)
 	}
-	claims, err := c.verifyToken(ctx, raw, tr)
+	now := c.cfg.Now()
+	claims, err := c.verifyToken(ctx, raw, tr, now)
 	if err != nil {
 		return nil, &VerifyError{Token: "access token", Err: rootCause(err), Detail: detail(err)}
 	}
-	if err := c.checkTimes(claims); err != nil {
+	if err := c.checkTimes(claims, now); err != nil {
 		return nil, &VerifyError{Token: "access token", Err: rootCause(err), Detail: detail(err)}
 	}
 	if why := c.notAccessToken(claims); why != "" {
@@ -134,11 +135,12 @@ func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims,
 
 // verifyIDToken is VerifyIDToken for a token of the given trust.
 func (c *Client) verifyIDToken(ctx context.Context, raw, nonce string, tr trust) (*Claims, error) {
-	claims, err := c.verifyToken(ctx, raw, tr)
+	now := c.cfg.Now()
+	claims, err := c.verifyToken(ctx, raw, tr, now)
 	if err != nil {
 		return nil, &VerifyError{Token: "ID token", Err: rootCause(err), Detail: detail(err)}
 	}
-	if err := c.checkTimes(claims); err != nil {
+	if err := c.checkTimes(claims, now); err != nil {
 		return nil, &VerifyError{Token: "ID token", Err: rootCause(err), Detail: detail(err)}
 	}
 	if !claims.HasAudience(c.cfg.ClientID) {
@@ -198,10 +200,11 @@ func fail(sentinel error, format string, args ...any) error {
 
 // verifyToken checks structure, algorithm, signature and issuer, using and
 // filling the verified-token cache. Time and audience checks are left to
-// the caller because they must run on every use.
-func (c *Client) verifyToken(ctx context.Context, raw string, tr trust) (*Claims, error) {
+// the caller because they must run on every use; now is the caller's clock
+// reading, for the cache's expiry.
+func (c *Client) verifyToken(ctx context.Context, raw string, tr trust, now time.Time) (*Claims, error) {
 	if c.verified != nil {
-		if e := c.verified.get(raw); e != nil {
+		if e := c.verified.get(raw, now); e != nil {
 			if c.keys.publishes(e.kid, e.key) {
 				return e.claims, nil
 			}
@@ -227,7 +230,14 @@ func (c *Client) verifyToken(ctx context.Context, raw string, tr trust) (*Claims
 	// private copy, as the cache key and for sessions built from the token.
 	claims.token = strings.Clone(raw)
 	if c.verified != nil {
-		c.verified.put(claims.token, &cachedToken{claims: claims, kid: kid, key: key, exp: claims.ExpiresAt.Add(c.cfg.Leeway)}, c.cfg.Now())
+		// An entry is served until the token expires (the time checks
+		// refuse it from then on anyway); a token already expired, such as
+		// a session's ID token, for expiredTokenTTL.
+		exp := claims.ExpiresAt.Add(c.cfg.Leeway)
+		if !now.Before(exp) {
+			exp = now.Add(expiredTokenTTL)
+		}
+		c.verified.put(claims.token, &cachedToken{claims: claims, kid: kid, key: key, exp: exp, cost: entryCost(claims.token, claims, kid)}, now)
 	}
 	return claims, nil
 }
@@ -267,9 +277,8 @@ func (c *Client) verifyJWSKey(ctx context.Context, raw string, maxLen int, tr tr
 	return payload, h, key, nil
 }
 
-// checkTimes applies exp, nbf and iat with the configured leeway.
-func (c *Client) checkTimes(claims *Claims) error {
-	now := c.cfg.Now()
+// checkTimes applies exp, nbf and iat with the configured leeway at now.
+func (c *Client) checkTimes(claims *Claims, now time.Time) error {
 	leeway := c.cfg.Leeway
 	if !claims.ExpiresAt.IsZero() && !now.Before(claims.ExpiresAt.Add(leeway)) {
 		return fail(ErrTokenExpired, "exp was %s ago (leeway %s); if the token was just issued, this server's clock is ahead: sync it (NTP) or raise Config.Leeway",
