@@ -182,7 +182,8 @@ func RuleScopes(scopes ...string) Rule {
 // by machines (scopes) alike.
 func RulePermissionsOrScopes(keys ...string) Rule {
 	return Rule{name: "permissions or scopes " + quoteList(keys), scopes: keys, check: func(s *Session) bool {
-		have, scopes := s.Permissions().Keys, s.Scopes()
+		a, _ := s.snapshot()
+		have, scopes := a.permissions().Keys, a.scopeList()
 		for _, k := range keys {
 			if k == "" || !slices.Contains(have, k) && !slices.Contains(scopes, k) {
 				return false

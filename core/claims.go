@@ -35,6 +35,13 @@ type Claims struct {
 	token   string // the verified token itself (a private copy); empty for parseClaims
 	once    sync.Once
 	raw     map[string]json.RawMessage // built on first use from payload
+	lists   claimLists                 // decoded on first use (permissions.go)
+
+	// For the verified-token cache's estimate of what the claims keep
+	// alive once every helper ran (see entryCost).
+	nClaims   int32 // top-level claims
+	listBytes int32 // bytes of the list claims (permissions, roles, scopes)
+	listElems int32 // their elements, about
 }
 
 // parseClaims decodes a JSON claim set without verifying anything: the
@@ -65,6 +72,7 @@ const (
 func (c *Claims) decode(payload []byte) error {
 	var seen int
 	err := scanObject(payload, func(key, value []byte, escaped bool) error {
+		c.nClaims++
 		if escaped {
 			// Registered names never need escapes; an escaped spelling of
 			// one ("\u0065xp") would be a second, hidden value.
@@ -81,6 +89,9 @@ func (c *Claims) decode(payload []byte) error {
 				c.idToken = true
 			case "scp", "scope":
 				c.scopes = true
+				c.countList(value)
+			case claimPermissions, claimHasuraPermissions, claimRoles, claimHasuraRoles:
+				c.countList(value)
 			case "typ", "token_use", "token_type":
 				if v, ok := jsonString(value); ok && strings.Contains(strings.ToLower(v), "refresh") {
 					c.refresh = true
@@ -102,6 +113,13 @@ func (c *Claims) decode(payload []byte) error {
 	}
 	c.payload = payload
 	return nil
+}
+
+// countList adds a list claim to the cache's memory estimate: its bytes
+// and, as its element count, one more than its separators (an upper bound).
+func (c *Claims) countList(value []byte) {
+	c.listBytes += int32(len(value))
+	c.listElems += int32(bytes.Count(value, []byte{','}) + bytes.Count(value, []byte{' '}) + 1)
 }
 
 func registeredBit(name string) int {

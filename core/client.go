@@ -35,8 +35,8 @@ func newClient(cfg Config, needClientID bool) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, ep: ep, log: cfg.Logger}
 	c.keys = newKeySet(c.fetchJWKS, cfg.Now, cfg.JWKSRefreshInterval, cfg.JWKSMaxAge, c.log)
-	if cfg.TokenCacheSize > 0 {
-		c.verified = newTokenCache(cfg.TokenCacheSize)
+	if cfg.TokenCacheSize > 0 && cfg.TokenCacheBytes > 0 {
+		c.verified = newTokenCache(cfg.TokenCacheSize, cfg.TokenCacheBytes)
 	}
 	return c, nil
 }

@@ -35,6 +35,8 @@ const (
 	defaultHTTPTimeout = 10 * time.Second
 	// defaultTokenCacheSize is the number of verified tokens kept in memory.
 	defaultTokenCacheSize = 10000
+	// defaultTokenCacheBytes is the memory budget of the verified-token cache.
+	defaultTokenCacheBytes = 16 << 20
 )
 
 // defaultScopes returns the scopes requested at sign-in when Config.Scopes
@@ -124,14 +126,24 @@ type Config struct {
 	// A negative value means no leeway.
 	Leeway time.Duration
 	// JWKSRefreshInterval limits refetches of the key set caused by unknown
-	// key ids. Default one minute.
+	// key ids in tokens anyone can send (bearer tokens, webhooks). Default
+	// one minute. Tokens from Kinde's token endpoint and from sessions this
+	// server stored have a separate budget of one refetch per 5 s (or this
+	// interval, if shorter), which bearer tokens cannot spend.
 	JWKSRefreshInterval time.Duration
 	// JWKSMaxAge is how long a key set is trusted before a background refresh.
 	// Default one hour.
 	JWKSMaxAge time.Duration
-	// TokenCacheSize bounds the verified-token cache. Default 10000; a
-	// negative value disables the cache.
+	// TokenCacheSize bounds the number of tokens in the verified-token
+	// cache. Default 10000; a negative value disables the cache.
 	TokenCacheSize int
+	// TokenCacheBytes bounds the memory of the verified-token cache: each
+	// token is charged an estimate of what it keeps alive (the token, its
+	// decoded claims and the lists decoded from them, the cache's own
+	// overhead; docs/performance.md gives the figures). Default 16 MiB; a
+	// negative value disables the cache. Whichever of TokenCacheSize and
+	// TokenCacheBytes is reached first bounds the cache.
+	TokenCacheBytes int
 
 	// Debug logs requests and decisions at debug level (never secrets or
 	// whole tokens). Env: KINDE_DEBUG=true.
@@ -366,6 +378,9 @@ func (cfg *Config) validate(needClientID bool) (endpoints, error) {
 	}
 	if cfg.JWKSMaxAge <= 0 {
 		cfg.JWKSMaxAge = defaultJWKSMaxAge
+	}
+	if cfg.TokenCacheBytes == 0 {
+		cfg.TokenCacheBytes = defaultTokenCacheBytes
 	}
 	if cfg.TokenCacheSize == 0 {
 		cfg.TokenCacheSize = defaultTokenCacheSize

@@ -145,3 +145,34 @@ func FuzzScanObject(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStringList checks the list-claim reader (permissions, scp, org codes)
+// against the encoding/json decoding it replaced: the same non-empty string
+// elements, and nil for anything that is not an array.
+func FuzzStringList(f *testing.F) {
+	for _, s := range []string{
+		`["read:todos","create:todos"]`, `[]`, ` [ "a" , null, 1, {"k":["x"]}, "", "\u00e9" ] `,
+		`"a"`, `null`, `[1,]`, `["a"] x`, "[\"\xff\"]", `[[["deep"]]]`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := stringList(b)
+		var want []string
+		var items []json.RawMessage
+		// encoding/json reads a top-level null as an empty array; the
+		// callers never pass null (lookup skips null claims).
+		if json.Unmarshal(b, &items) == nil && !isNull(b) {
+			want = []string{}
+			for _, it := range items {
+				var s string
+				if !isNull(it) && json.Unmarshal(it, &s) == nil && s != "" {
+					want = append(want, s)
+				}
+			}
+		}
+		if (got == nil) != (want == nil) || !slices.Equal(got, want) {
+			t.Fatalf("stringList(%q) = %q, encoding/json reads %q", b, got, want)
+		}
+	})
+}

@@ -3,7 +3,6 @@ package kinde
 import (
 	"context"
 	"crypto/rsa"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +17,27 @@ import (
 // fetchTimeout bounds one fetch of the key set, whatever the HTTP client.
 const fetchTimeout = 10 * time.Second
 
+// trustedRefetchInterval is the minimum time between two fetches of the key
+// set caused by an unknown kid in a trusted token (see trust).
+const trustedRefetchInterval = 5 * time.Second
+
+// trust says where a token comes from, which decides whose refetch budget an
+// unknown kid may spend.
+type trust uint8
+
+const (
+	// untrusted: anyone can send the token (a bearer token, a gRPC call's
+	// metadata, a webhook body). An unknown kid refetches the key set at
+	// most once per Config.JWKSRefreshInterval.
+	untrusted trust = iota
+	// trusted: the token came from Kinde's token endpoint over TLS (code
+	// exchange, refresh, client credentials, device flow) or from a session
+	// this server stored (a sealed cookie or its session store). An unknown
+	// kid refetches at most once per trustedRefetchInterval, a budget that
+	// untrusted tokens cannot spend.
+	trusted
+)
+
 // keySnapshot is an immutable view of Kinde's signing keys.
 type keySnapshot struct {
 	keys      map[string]*rsa.PublicKey
@@ -27,13 +47,19 @@ type keySnapshot struct {
 
 // keySet caches Kinde's JWKS. Readers never lock: they load the current
 // snapshot atomically. A fetch happens when a token names an unknown key id
-// (at most once per interval, shared by all concurrent callers) or when the
-// snapshot is older than maxAge (one caller refreshes, the others keep
+// (rate limited per trust level, shared by all concurrent callers) or when
+// the snapshot is older than maxAge (one caller refreshes, the others keep
 // using the old keys). When a fetch fails the old keys keep serving.
+//
+// Untrusted and trusted unknown kids have separate budgets: an attacker's
+// token with a made-up kid, sent just before Kinde rotates its keys, spends
+// only the untrusted budget, so a sign-in or refresh whose new tokens carry
+// the new kid still refetches within trustedRefetchInterval.
 type keySet struct {
 	fetch    func(ctx context.Context) (map[string]*rsa.PublicKey, error)
 	now      func() time.Time
-	interval time.Duration
+	interval time.Duration // untrusted unknown kids, and stale snapshots
+	trusted  time.Duration // trusted unknown kids
 	maxAge   time.Duration
 	log      *slog.Logger
 
@@ -41,7 +67,8 @@ type keySet struct {
 
 	mu          sync.Mutex
 	inflight    *fetchCall
-	lastUnknown time.Time // last fetch caused by an unknown kid
+	lastUnknown time.Time // last fetch caused by an unknown kid in an untrusted token
+	lastTrusted time.Time // last fetch caused by an unknown kid in a trusted token
 	lastFailure time.Time // last failed fetch
 	lastStale   time.Time // last refresh of an old snapshot
 	fetches     atomic.Int64
@@ -54,12 +81,18 @@ type fetchCall struct {
 }
 
 func newKeySet(fetch func(context.Context) (map[string]*rsa.PublicKey, error), now func() time.Time, interval, maxAge time.Duration, log *slog.Logger) *keySet {
-	return &keySet{fetch: fetch, now: now, interval: interval, maxAge: maxAge, log: log}
+	return &keySet{fetch: fetch, now: now, interval: interval, trusted: min(interval, trustedRefetchInterval), maxAge: maxAge, log: log}
 }
 
 // key returns the public key for kid. An empty kid is accepted only when the
 // set holds exactly one key.
-func (s *keySet) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
+//
+// When kid is not in the key set after a refetch, the error matches
+// ErrTokenUnknownKey: the key left the set (or never was in it). When the key
+// set could not be read to tell (the refetch failed, or the budget is spent
+// and the last fetch failed), the error matches ErrKeySetUnavailable (and so
+// ErrUnavailable) instead, never ErrTokenUnknownKey.
+func (s *keySet) key(ctx context.Context, kid string, tr trust) (*rsa.PublicKey, error) {
 	snap := s.cur.Load()
 	if k := snap.lookup(kid); k != nil {
 		if s.now().Sub(snap.fetchedAt) > s.maxAge {
@@ -71,7 +104,7 @@ func (s *keySet) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 		return nil, fmt.Errorf("%w: the token has no kid and the key set holds %d keys", ErrTokenUnknownKey, len(snap.keys))
 	}
 	// Unknown kid (or nothing cached yet): fetch, rate limited and shared.
-	err := s.refresh(ctx)
+	err := s.refresh(ctx, kid, tr)
 	if s.cur.Load() == nil {
 		if err == nil {
 			err = fmt.Errorf("%w: the last fetch failed; retrying shortly", ErrKeySetUnavailable)
@@ -82,14 +115,14 @@ func (s *keySet) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	if k := snap.lookup(kid); k != nil {
 		return k, nil
 	}
-	if err != nil && (errors.Is(err, ErrKeySetUnavailable) || ctx.Err() != nil) {
+	if err != nil {
 		// The key may well exist: the key set could not be read to tell.
 		return nil, err
 	}
-	if kid == "" && snap != nil && len(snap.keys) > 1 {
+	if kid == "" && len(snap.keys) > 1 {
 		return nil, fmt.Errorf("%w: the token has no kid and the key set holds %d keys", ErrTokenUnknownKey, len(snap.keys))
 	}
-	return nil, fmt.Errorf("%w: kid %q", ErrTokenUnknownKey, truncate(kid, 64))
+	return nil, fmt.Errorf("%w: kid %q is not in the key set fetched %s ago", ErrTokenUnknownKey, truncate(kid, 64), s.now().Sub(snap.fetchedAt).Round(time.Second))
 }
 
 func (k *keySnapshot) lookup(kid string) *rsa.PublicKey {
@@ -110,39 +143,68 @@ func (s *keySet) publishes(kid string, key *rsa.PublicKey) bool {
 	return key != nil && s.cur.Load().lookup(kid) == key
 }
 
-// refresh fetches the key set unless another caller is already doing so (then
-// it waits for that result) or the last fetch caused by an unknown kid was
-// less than interval ago. While nothing is cached, failed fetches are
-// retried at most every five seconds, so an outage at start-up heals quickly
-// without a fetch per request.
-func (s *keySet) refresh(ctx context.Context) error {
-	s.mu.Lock()
-	if call := s.inflight; call != nil {
+// refresh fetches the key set for the unknown kid unless the budget of tr is
+// spent: the last fetch caused by an unknown kid of the same trust was less
+// than its interval ago. A fetch already running is shared (its result
+// awaited) rather than repeated; a trusted caller that waited for a fetch
+// another caller started may then start its own, within its budget, so an
+// untrusted fetch that began before a key rotation never stands in for a
+// trusted one. While nothing is cached, failed fetches are retried at most
+// every five seconds, so an outage at start-up heals quickly without a
+// fetch per request.
+//
+// It returns nil after a successful fetch and when the budget is spent while
+// the last fetch succeeded (the cached set is the answer); it returns an
+// error matching ErrKeySetUnavailable when the fetch failed, or when the
+// budget is spent and the last fetch failed, and the context's error when
+// the caller stopped waiting.
+func (s *keySet) refresh(ctx context.Context, kid string, tr trust) error {
+	for waited := false; ; waited = true {
+		s.mu.Lock()
+		if call := s.inflight; call != nil && !waited {
+			s.mu.Unlock()
+			if err := s.wait(ctx, call); err != nil || tr != trusted || s.cur.Load().lookup(kid) != nil {
+				return err
+			}
+			continue // the kid is still unknown: a trusted caller checks its own budget
+		}
+		if s.inflight != nil {
+			// A trusted caller waited for one fetch and another began:
+			// that one started after this caller asked; share it.
+			call := s.inflight
+			s.mu.Unlock()
+			return s.wait(ctx, call)
+		}
+		now := s.now()
+		last, every := &s.lastUnknown, s.interval
+		if tr == trusted {
+			last, every = &s.lastTrusted, s.trusted
+		}
+		if s.cur.Load() == nil {
+			if !s.lastFailure.IsZero() && now.Sub(s.lastFailure) < min(s.interval, 5*time.Second) {
+				s.mu.Unlock()
+				return nil
+			}
+		} else if !last.IsZero() && now.Sub(*last) < every {
+			failing := s.failing.Load()
+			s.mu.Unlock()
+			if failing {
+				return fmt.Errorf("%w: the last fetch failed; the next is allowed in %s", ErrKeySetUnavailable, (every - now.Sub(*last)).Round(time.Second))
+			}
+			return nil
+		} else {
+			*last = now
+		}
+		call := &fetchCall{done: make(chan struct{})}
+		s.inflight = call
 		s.mu.Unlock()
+
+		// The fetch is shared: it runs on its own, bounded by fetchTimeout,
+		// and every caller (this one included) waits only as long as its
+		// own context allows.
+		go s.run(ctx, call)
 		return s.wait(ctx, call)
 	}
-	now := s.now()
-	if s.cur.Load() == nil {
-		if !s.lastFailure.IsZero() && now.Sub(s.lastFailure) < min(s.interval, 5*time.Second) {
-			s.mu.Unlock()
-			return nil
-		}
-	} else {
-		if !s.lastUnknown.IsZero() && now.Sub(s.lastUnknown) < s.interval {
-			s.mu.Unlock()
-			return nil
-		}
-		s.lastUnknown = now
-	}
-	call := &fetchCall{done: make(chan struct{})}
-	s.inflight = call
-	s.mu.Unlock()
-
-	// The fetch is shared: it runs on its own, bounded by fetchTimeout, and
-	// every caller (this one included) waits only as long as its own
-	// context allows.
-	go s.run(ctx, call)
-	return s.wait(ctx, call)
 }
 
 // refreshStale refreshes an old snapshot: the caller that notices starts the

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Claim names read by the permission and role helpers; the x-hasura-*
@@ -36,31 +37,80 @@ type PermissionResult struct {
 	Granted bool
 }
 
+// claimLists holds the list claims of one Claims, each decoded on first use.
+// Claims are immutable and shared (the verified-token cache hands the same
+// Claims to every request with the token), so each list is decoded once per
+// token, not once per request; callers outside this file get copies.
+type claimLists struct {
+	permsOnce  sync.Once
+	perms      Permissions
+	rolesOnce  sync.Once
+	roles      []Role
+	scopesOnce sync.Once
+	scopes     []string
+}
+
+// permissions returns the decoded permissions of c, shared: never modify.
+func (c *Claims) permissions() *Permissions {
+	if c == nil {
+		return &Permissions{Keys: []string{}}
+	}
+	l := &c.lists
+	l.permsOnce.Do(func() {
+		l.perms = Permissions{OrgCode: stringClaimOf(c, claimOrgCode, claimHasuraOrgCode), Keys: []string{}}
+		if raw, ok := lookup(c, claimPermissions, claimHasuraPermissions); ok {
+			if keys := stringList(raw); keys != nil {
+				l.perms.Keys = slices.Clip(keys)
+			}
+		}
+	})
+	return &l.perms
+}
+
+// rolesList returns the decoded roles of c, shared: never modify.
+func (c *Claims) rolesList() []Role {
+	if c == nil {
+		return []Role{}
+	}
+	l := &c.lists
+	l.rolesOnce.Do(func() { l.roles = slices.Clip(decodeRoles(c)) })
+	return l.roles
+}
+
+// scopeList returns the decoded scopes of c, shared: never modify.
+func (c *Claims) scopeList() []string {
+	if c == nil {
+		return []string{}
+	}
+	l := &c.lists
+	l.scopesOnce.Do(func() { l.scopes = slices.Clip(tokenScopes(c)) })
+	return l.scopes
+}
+
 // Permissions returns the permissions of the access token's permissions
 // claim (or x-hasura-permissions) and its org_code (or x-hasura-org-code).
-// A missing or malformed claim gives no keys; it never panics.
+// A missing or malformed claim gives no keys; it never panics. The claim is
+// decoded once per token; Keys is a copy the caller may modify.
 func (s *Session) Permissions() Permissions {
 	a, _ := s.snapshot()
-	p := Permissions{OrgCode: stringClaimOf(a, claimOrgCode, claimHasuraOrgCode), Keys: []string{}}
-	if raw, ok := lookup(a, claimPermissions, claimHasuraPermissions); ok {
-		if keys := stringList(raw); keys != nil {
-			p.Keys = keys
-		}
-	}
+	p := *a.permissions()
+	p.Keys = slices.Clone(p.Keys)
 	return p
 }
 
 // Permission reports whether the access token grants the permission key
 // (exact match).
 func (s *Session) Permission(key string) PermissionResult {
-	p := s.Permissions()
+	a, _ := s.snapshot()
+	p := a.permissions()
 	return PermissionResult{Key: key, OrgCode: p.OrgCode, Granted: key != "" && slices.Contains(p.Keys, key)}
 }
 
 // HasPermissions reports whether the user holds every one of keys. With no
 // keys it reports true.
 func (s *Session) HasPermissions(keys ...string) bool {
-	have := s.Permissions().Keys
+	a, _ := s.snapshot()
+	have := a.permissions().Keys
 	for _, k := range keys {
 		if k == "" || !slices.Contains(have, k) {
 			return false
@@ -87,8 +137,15 @@ type Role struct {
 // turn the claim on, or ask Kinde's Account API with package account
 // (account.Client.Roles, or RolesFromTokenOrAPI, which reads the claim when
 // present and calls the Account API otherwise), an explicit network call.
+//
+// The claim is decoded once per token; the slice is a copy the caller may
+// modify.
 func (s *Session) Roles() []Role {
 	a, _ := s.snapshot()
+	return slices.Clone(a.rolesList())
+}
+
+func decodeRoles(a *Claims) []Role {
 	out := []Role{}
 	raw, ok := lookup(a, claimRoles, claimHasuraRoles)
 	if !ok {
@@ -120,7 +177,8 @@ func (s *Session) Roles() []Role {
 //
 // Every key is required. For any-of semantics, call HasRoles once per key.
 func (s *Session) HasRoles(keys ...string) bool {
-	roles := s.Roles()
+	a, _ := s.snapshot()
+	roles := a.rolesList()
 	for _, k := range keys {
 		if k == "" || !slices.ContainsFunc(roles, func(r Role) bool { return r.Key == k }) {
 			return false
@@ -132,9 +190,11 @@ func (s *Session) HasRoles(keys ...string) bool {
 // Scopes returns the scopes granted to the access token: its scp claim (an
 // array, in user and M2M tokens), or else its scope claim (a space-separated
 // string, in M2M tokens). Duplicates and empty entries are dropped. Never nil.
+// The claim is decoded once per token; the slice is a copy the caller may
+// modify.
 func (s *Session) Scopes() []string {
 	a, _ := s.snapshot()
-	return tokenScopes(a)
+	return slices.Clone(a.scopeList())
 }
 
 func tokenScopes(c *Claims) []string {
@@ -162,7 +222,8 @@ func (s *Session) HasScopes(scopes ...string) bool {
 	if len(scopes) == 0 {
 		return true
 	}
-	have := s.Scopes()
+	a, _ := s.snapshot()
+	have := a.scopeList()
 	for _, sc := range scopes {
 		if sc == "" || !slices.Contains(have, sc) {
 			return false

@@ -1,13 +1,16 @@
 package kinde
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gokinde/kinde/core/internal/jsonvalue"
 	"math"
 	"sync"
+
+	"github.com/gokinde/kinde/core/internal/jose"
+	"github.com/gokinde/kinde/core/internal/jsonvalue"
 )
 
 // Session is one signed-in user's view of Kinde: their verified tokens and
@@ -92,7 +95,11 @@ func (c *Client) sessionState(ctx context.Context, t Tokens) (sessionState, erro
 	if c.cfg.SkipAccessTokenVerification {
 		st.access = &Claims{payload: []byte("{}")}
 	} else {
-		access, err := c.VerifyAccessToken(ctx, t.AccessToken)
+		// The tokens were stored by this server (sealed cookie or its
+		// session store) or handed to Session by the application, which
+		// got them from Kinde: trusted, so a key Kinde just rotated to is
+		// fetched even when bearer tokens spent their refetch budget.
+		access, err := c.verifyAccessToken(ctx, t.AccessToken, trusted)
 		if err != nil {
 			return sessionState{}, err
 		}
@@ -118,11 +125,11 @@ func (c *Client) sessionState(ctx context.Context, t Tokens) (sessionState, erro
 // verifySessionIDToken checks an ID token kept in a session: everything
 // VerifyIDToken checks except exp and the nonce.
 func (c *Client) verifySessionIDToken(ctx context.Context, raw string) (*Claims, error) {
-	claims, err := c.verifyToken(ctx, raw)
+	now, leeway := c.cfg.Now(), c.cfg.Leeway
+	claims, err := c.verifyToken(ctx, raw, trusted, now)
 	if err != nil {
 		return nil, &VerifyError{Token: "ID token", Err: rootCause(err), Detail: detail(err)}
 	}
-	now, leeway := c.cfg.Now(), c.cfg.Leeway
 	if (!claims.NotBefore.IsZero() && now.Add(leeway).Before(claims.NotBefore)) ||
 		(!claims.IssuedAt.IsZero() && now.Add(leeway).Before(claims.IssuedAt)) {
 		return nil, &VerifyError{Token: "ID token", Err: ErrTokenNotYetValid}
@@ -294,16 +301,15 @@ func stringClaimOf(c *Claims, names ...string) string {
 // stringList decodes a JSON array and keeps its non-empty string elements.
 // Anything that is not an array gives nil.
 func stringList(raw json.RawMessage) []string {
-	var items []json.RawMessage
-	if json.Unmarshal(raw, &items) != nil {
-		return nil
-	}
-	out := make([]string, 0, len(items))
-	for _, it := range items {
-		var s string
-		if !isNull(it) && json.Unmarshal(it, &s) == nil && s != "" {
+	out := make([]string, 0, min(bytes.Count(raw, []byte{','})+1, 256)) // commas inside strings overcount
+	err := jose.ScanArray(raw, func(elem []byte) error {
+		if s, ok := jsonString(elem); ok && s != "" {
 			out = append(out, s)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil
 	}
 	return out
 }

@@ -239,14 +239,14 @@ func (c *Client) verifyIssued(ctx context.Context, t *Tokens, nonce string, want
 	var id *Claims
 	if t.IDToken != "" {
 		var err error
-		if id, err = c.VerifyIDToken(ctx, t.IDToken, nonce); err != nil {
+		if id, err = c.verifyIDToken(ctx, t.IDToken, nonce, trusted); err != nil {
 			return err
 		}
 	} else if wantID && nonce != "" {
 		return &VerifyError{Token: "ID token", Err: ErrTokenClaims, Detail: "the token reply has no id_token; request the openid scope"}
 	}
 	if !c.cfg.SkipAccessTokenVerification {
-		access, err := c.VerifyAccessToken(ctx, t.AccessToken, SkipAudienceCheck())
+		access, err := c.verifyAccessToken(ctx, t.AccessToken, trusted, SkipAudienceCheck())
 		if err != nil {
 			return err
 		}
@@ -276,12 +276,12 @@ func (c *Client) Refresh(ctx context.Context, t *Tokens) (*Tokens, error) {
 	}
 	var id *Claims
 	if newID {
-		if id, err = c.VerifyIDToken(ctx, nt.IDToken, ""); err != nil {
+		if id, err = c.verifyIDToken(ctx, nt.IDToken, "", trusted); err != nil {
 			return nil, err
 		}
 	}
 	if !c.cfg.SkipAccessTokenVerification {
-		access, err := c.VerifyAccessToken(ctx, nt.AccessToken, SkipAudienceCheck())
+		access, err := c.verifyAccessToken(ctx, nt.AccessToken, trusted, SkipAudienceCheck())
 		if err != nil {
 			return nil, err
 		}
@@ -372,7 +372,7 @@ func (c *Client) ClientCredentials(ctx context.Context, audience ...string) (*To
 		return nil, err
 	}
 	if !c.cfg.SkipAccessTokenVerification {
-		if _, err := c.VerifyAccessToken(ctx, t.AccessToken, VerifyAudience(audience...)); err != nil {
+		if _, err := c.verifyAccessToken(ctx, t.AccessToken, trusted, VerifyAudience(audience...)); err != nil {
 			return nil, err
 		}
 	}

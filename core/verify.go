@@ -40,16 +40,28 @@ func SkipAudienceCheck() VerifyOption {
 // within the leeway, and aud containing one of Config.Audience (when set).
 // Tokens already verified are served from a cache until they expire; the time
 // and audience checks run on every call.
+//
+// The token is treated as coming from anyone (a bearer token): a key id that
+// is not in the cached key set refetches the key set at most once per
+// Config.JWKSRefreshInterval. Tokens this SDK receives from Kinde's token
+// endpoint or reads from a session it stored have their own, shorter refetch
+// budget, which such tokens cannot spend.
 func (c *Client) VerifyAccessToken(ctx context.Context, raw string, opts ...VerifyOption) (*Claims, error) {
+	return c.verifyAccessToken(ctx, raw, untrusted, opts...)
+}
+
+// verifyAccessToken is VerifyAccessToken for a token of the given trust.
+func (c *Client) verifyAccessToken(ctx context.Context, raw string, tr trust, opts ...VerifyOption) (*Claims, error) {
 	p := verifyParams{audiences: c.cfg.Audience}
 	if len(opts) > 0 {
 		p = applyVerifyOptions(p, opts)
 	}
-	claims, err := c.verifyToken(ctx, raw)
+	now := c.cfg.Now()
+	claims, err := c.verifyToken(ctx, raw, tr, now)
 	if err != nil {
 		return nil, &VerifyError{Token: "access token", Err: rootCause(err), Detail: detail(err)}
 	}
-	if err := c.checkTimes(claims); err != nil {
+	if err := c.checkTimes(claims, now); err != nil {
 		return nil, &VerifyError{Token: "access token", Err: rootCause(err), Detail: detail(err)}
 	}
 	if why := c.notAccessToken(claims); why != "" {
@@ -118,11 +130,17 @@ func applyVerifyOptions(p verifyParams, opts []VerifyOption) verifyParams {
 // audiences), the presence of sub and iat, and, when nonce is not empty, the
 // nonce sent at sign-in.
 func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*Claims, error) {
-	claims, err := c.verifyToken(ctx, raw)
+	return c.verifyIDToken(ctx, raw, nonce, untrusted)
+}
+
+// verifyIDToken is VerifyIDToken for a token of the given trust.
+func (c *Client) verifyIDToken(ctx context.Context, raw, nonce string, tr trust) (*Claims, error) {
+	now := c.cfg.Now()
+	claims, err := c.verifyToken(ctx, raw, tr, now)
 	if err != nil {
 		return nil, &VerifyError{Token: "ID token", Err: rootCause(err), Detail: detail(err)}
 	}
-	if err := c.checkTimes(claims); err != nil {
+	if err := c.checkTimes(claims, now); err != nil {
 		return nil, &VerifyError{Token: "ID token", Err: rootCause(err), Detail: detail(err)}
 	}
 	if !claims.HasAudience(c.cfg.ClientID) {
@@ -182,17 +200,18 @@ func fail(sentinel error, format string, args ...any) error {
 
 // verifyToken checks structure, algorithm, signature and issuer, using and
 // filling the verified-token cache. Time and audience checks are left to
-// the caller because they must run on every use.
-func (c *Client) verifyToken(ctx context.Context, raw string) (*Claims, error) {
+// the caller because they must run on every use; now is the caller's clock
+// reading, for the cache's expiry.
+func (c *Client) verifyToken(ctx context.Context, raw string, tr trust, now time.Time) (*Claims, error) {
 	if c.verified != nil {
-		if e := c.verified.get(raw); e != nil {
+		if e := c.verified.get(raw, now); e != nil {
 			if c.keys.publishes(e.kid, e.key) {
 				return e.claims, nil
 			}
 			c.verified.remove(raw)
 		}
 	}
-	payload, hdr, key, err := c.verifyJWSKey(ctx, raw, maxTokenBytes)
+	payload, hdr, key, err := c.verifyJWSKey(ctx, raw, maxTokenBytes, tr)
 	if err != nil {
 		return nil, err
 	}
@@ -211,20 +230,28 @@ func (c *Client) verifyToken(ctx context.Context, raw string) (*Claims, error) {
 	// private copy, as the cache key and for sessions built from the token.
 	claims.token = strings.Clone(raw)
 	if c.verified != nil {
-		c.verified.put(claims.token, &cachedToken{claims: claims, kid: kid, key: key, exp: claims.ExpiresAt.Add(c.cfg.Leeway)}, c.cfg.Now())
+		// An entry is served until the token expires (the time checks
+		// refuse it from then on anyway); a token already expired, such as
+		// a session's ID token, for expiredTokenTTL.
+		exp := claims.ExpiresAt.Add(c.cfg.Leeway)
+		if !now.Before(exp) {
+			exp = now.Add(expiredTokenTTL)
+		}
+		c.verified.put(claims.token, &cachedToken{claims: claims, kid: kid, key: key, exp: exp, cost: entryCost(claims.token, claims, kid)}, now)
 	}
 	return claims, nil
 }
 
 // verifyJWS checks a compact RS256 JWS against the key set and returns its
-// payload and key id. It is shared by the token verifier and webhooks.
+// payload and key id. It is shared by the token verifier and webhooks; a
+// webhook body can come from anyone, so its kid is untrusted.
 func (c *Client) verifyJWS(ctx context.Context, raw string, maxLen int) ([]byte, string, error) {
-	payload, hdr, _, err := c.verifyJWSKey(ctx, raw, maxLen)
+	payload, hdr, _, err := c.verifyJWSKey(ctx, raw, maxLen, untrusted)
 	return payload, hdr.Kid, err
 }
 
 // verifyJWSKey is verifyJWS that also returns the key that verified.
-func (c *Client) verifyJWSKey(ctx context.Context, raw string, maxLen int) ([]byte, jose.Header, *rsa.PublicKey, error) {
+func (c *Client) verifyJWSKey(ctx context.Context, raw string, maxLen int, tr trust) ([]byte, jose.Header, *rsa.PublicKey, error) {
 	jws, err := jose.Parse(raw, maxLen)
 	if err != nil {
 		return nil, jose.Header{}, nil, fail(ErrTokenMalformed, "%s", strings.TrimPrefix(err.Error(), jose.ErrMalformed.Error()+": "))
@@ -233,7 +260,7 @@ func (c *Client) verifyJWSKey(ctx context.Context, raw string, maxLen int) ([]by
 	if h.Alg != "RS256" {
 		return nil, jose.Header{}, nil, fail(ErrTokenAlgorithm, "alg is %q", truncate(h.Alg, 16))
 	}
-	key, err := c.keys.key(ctx, h.Kid)
+	key, err := c.keys.key(ctx, h.Kid, tr)
 	if err != nil {
 		return nil, jose.Header{}, nil, err
 	}
@@ -250,9 +277,8 @@ func (c *Client) verifyJWSKey(ctx context.Context, raw string, maxLen int) ([]by
 	return payload, h, key, nil
 }
 
-// checkTimes applies exp, nbf and iat with the configured leeway.
-func (c *Client) checkTimes(claims *Claims) error {
-	now := c.cfg.Now()
+// checkTimes applies exp, nbf and iat with the configured leeway at now.
+func (c *Client) checkTimes(claims *Claims, now time.Time) error {
 	leeway := c.cfg.Leeway
 	if !claims.ExpiresAt.IsZero() && !now.Before(claims.ExpiresAt.Add(leeway)) {
 		return fail(ErrTokenExpired, "exp was %s ago (leeway %s); if the token was just issued, this server's clock is ahead: sync it (NTP) or raise Config.Leeway",

@@ -268,3 +268,43 @@ func String(raw []byte) (string, bool) {
 	}
 	return string(inner), true
 }
+
+// ScanArray calls fn for each element of the JSON array in b, with the raw
+// element. It fails on malformed input or trailing data.
+func ScanArray(b []byte, fn func(elem []byte) error) error {
+	i := SkipWS(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return ErrJSON
+	}
+	i = SkipWS(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		if SkipWS(b, i+1) != len(b) {
+			return ErrJSON
+		}
+		return nil
+	}
+	for {
+		end, err := skipValue(b, i, 1)
+		if err != nil {
+			return err
+		}
+		if err := fn(b[i:end]); err != nil {
+			return err
+		}
+		i = SkipWS(b, end)
+		if i >= len(b) {
+			return ErrJSON
+		}
+		switch b[i] {
+		case ',':
+			i = SkipWS(b, i+1)
+		case ']':
+			if SkipWS(b, i+1) != len(b) {
+				return ErrJSON
+			}
+			return nil
+		default:
+			return ErrJSON
+		}
+	}
+}
