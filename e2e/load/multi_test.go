@@ -40,8 +40,9 @@ import (
 //
 // Kinde returns the same access token on a refresh until it expires, always
 // rotates the refresh token and honours the replaced one for a short grace
-// period (/work/shared/reference/kinde-protocol.md, refresh tokens; the
-// emulator models it: kindetest.RefreshGracePeriod). A session that flips
+// period of about 30 s (Kinde's docs: refresh-tokens.mdx and
+// testing/testing-backend-apis.mdx; the emulator models it:
+// kindetest.RefreshGracePeriod). A session that flips
 // between refresh tokens ends with invalid_grant once the grace is over,
 // which is what the baseline phase provokes.
 const (
@@ -75,11 +76,11 @@ const (
 	// miSlowHandler: an anonymous or failed answer outside any fault that
 	// took the instance at least this long may come from one of the SDK's
 	// own deadlines on a starved machine (session-store calls have a 2 s
-	// deadline, /work/wt/SESSION-DESIGN.md item 8): it is reported, not
+	// deadline in the design of issue 18): it is reported, not
 	// failed. A quicker one is spurious.
 	miSlowHandler = 1500 * time.Millisecond
 	// miBackoffStart is the first back-off after a failed refresh, doubling
-	// from there (/work/wt/SESSION-DESIGN.md item 6; the bound of the
+	// from there (the design of issue 18, up to 30 s; the bound of the
 	// failing phase follows from it).
 	miBackoffStart = time.Second
 )
