@@ -46,7 +46,8 @@ import (
 // between refresh tokens ends with invalid_grant once the grace is over,
 // which is what the baseline phase provokes.
 const (
-	miUsers = 120 // signed-in users browsing at once
+	miUsers     = 120 // signed-in users browsing at once
+	miInstances = 2   // application instances behind the balancer
 	// miAccessTTL is the access-token lifetime set on the emulator, in
 	// emulator time.
 	miAccessTTL = 10 * time.Second
@@ -121,9 +122,12 @@ type miPhase struct {
 	mode  string        // "" for both modes, else only this one
 	grace time.Duration // answers may stay anonymous this long after the fault ends (back-off, in-flight calls)
 	run   func(ctx context.Context, e *miEnv) error
-	// faultBound, when set, bounds the refresh calls made while the fault
-	// lasts, given the fault's length in real and in emulator time.
-	faultBound func(real, emu time.Duration) int
+	// realClock runs the emulator clock at real speed during the phase.
+	realClock bool
+	// sessionBound, when set, bounds the refresh calls of one session (one
+	// refresh token) while the fault lasts, given its length; users times
+	// it bounds them all.
+	sessionBound func(d time.Duration) int
 }
 
 func miPhases(rp *redisProc) []miPhase {
@@ -159,18 +163,22 @@ func miPhases(rp *redisProc) []miPhase {
 			e.faultEnd()
 			return err
 		}},
-		// The grace covers the back-off: a session whose refresh first failed
-		// just before 3 s into the fault retries at 4, 6 and 10 s and then
-		// at 18 s, 8 s after the end (if the back-off runs on real time).
-		{name: "failing-token", grace: 10 * time.Second, faultBound: func(real, emu time.Duration) int {
-			// Per session: the first failure, then one retry per doubling of
-			// the back-off within the fault (whichever clock the SDK's
-			// back-off uses), plus one retry in flight when it ends.
-			d := max(real, emu)
-			return miUsers * (2 + int(math.Ceil(math.Log2(float64(d)/float64(miBackoffStart)))))
+		// The emulator clock runs at real speed here, so the back-off bound
+		// holds whichever clock the SDK's back-off uses, and jumps one token
+		// lifetime when the fault starts, so every session needs a refresh
+		// throughout it. The grace covers the back-off: a session whose
+		// refresh first failed just before 3 s into the fault retries at 4,
+		// 6 and 10 s and then at 18 s, 8 s after the end.
+		{name: "failing-token", grace: 10 * time.Second, realClock: true, sessionBound: func(d time.Duration) int {
+			// Per instance (each has its own back-off): the first failure at
+			// 0 and retries at 1, 3, 7, 15 s… (2^k - 1 ≤ d), plus one for
+			// timing at the edges.
+			perInstance := 2 + int(math.Floor(math.Log2(float64(d)/float64(miBackoffStart)+1)))
+			return miInstances * perInstance
 		}, run: func(ctx context.Context, e *miEnv) error {
 			e.faultBegin()
 			e.srv.SetFault(token, kindetest.Fault{Status: http.StatusServiceUnavailable})
+			e.srv.Advance(miAccessTTL)
 			err := sleep(ctx, 10*time.Second)
 			e.srv.ClearFault(token)
 			e.faultEnd()
@@ -200,12 +208,12 @@ func miPhases(rp *redisProc) []miPhase {
 // miStats are the figures of one phase.
 type miStats struct {
 	name               string
-	start, end         time.Time // real time
-	emuStart, emuEnd   time.Time // emulator time
-	faultFrom, faultTo time.Time // real time; zero without a fault
-	emuFaultFrom       time.Time
-	emuFault           time.Duration
-	faultBound         func(real, emu time.Duration) int // from miPhase
+	start, end         time.Time                 // real time
+	emuStart, emuEnd   time.Time                 // emulator time
+	faultFrom, faultTo time.Time                 // real time; zero without a fault
+	sessionBound       func(d time.Duration) int // from miPhase
+	rtFault0           map[string]int            // refresh calls by refresh token at the fault's start
+	maxPerSession      int                       // most refresh calls of one refresh token while the fault lasted
 
 	requests, ok, wrongUser       atomic.Int64
 	anonFault, otherFault         atomic.Int64 // anonymous or failed answers while a fault lasted (allowed)
@@ -273,6 +281,7 @@ type miEnv struct {
 	srv         *kindetest.Server
 	calls       *callCounter
 	logs        *logCounter
+	speed       atomic.Int64 // how many times faster than real time the emulator clock runs
 	reqID       atomic.Int64
 	handlerTime sync.Map // request id → time the instance took
 	// redisLog counts go-redis's log lines (nil in cookie mode).
@@ -290,8 +299,7 @@ type miEnv struct {
 // allowed, and notes the token calls so far.
 func (e *miEnv) faultBegin() {
 	ph := e.phase.Load()
-	ph.faultFrom, ph.callsFault0 = time.Now(), e.calls.snapshot()
-	ph.emuFaultFrom = e.srv.Now()
+	ph.faultFrom, ph.callsFault0, ph.rtFault0 = time.Now(), e.calls.snapshot(), e.calls.snapshotRT()
 	e.winMu.Lock()
 	e.windows = append(e.windows, [2]time.Time{ph.faultFrom})
 	e.winMu.Unlock()
@@ -301,7 +309,9 @@ func (e *miEnv) faultBegin() {
 func (e *miEnv) faultEnd() {
 	ph := e.phase.Load()
 	ph.faultTo, ph.callsFault = time.Now(), e.calls.snapshot()
-	ph.emuFault = e.srv.Now().Sub(ph.emuFaultFrom)
+	for rt, n := range e.calls.snapshotRT() {
+		ph.maxPerSession = max(ph.maxPerSession, n-ph.rtFault0[rt])
+	}
 	e.winMu.Lock()
 	e.windows[len(e.windows)-1][1] = ph.faultTo.Add(e.grace)
 	e.winMu.Unlock()
@@ -539,11 +549,16 @@ func runMultiInstance(t *testing.T, mode string, report *string) {
 			t.Errorf("%s: %d refresh calls to Kinde, want at most %d (%d users × (%.1f access-token lifetimes rounded up + 1) × %d)",
 				p, got, bound, miUsers, ph.lifetimes(), miRefreshFactor)
 		}
-		if ph.faultBound != nil && !ph.faultTo.IsZero() {
-			bound := ph.faultBound(ph.faultTo.Sub(ph.faultFrom), ph.emuFault)
-			if got := ph.callsFault["refresh_token"] - ph.callsFault0["refresh_token"]; got > bound {
-				t.Errorf("%s: %d refresh calls while the token endpoint answered 503 for %s, want at most %d (%d users × (2 + log2 of the fault's length over the %s first back-off))",
-					p, got, ph.faultTo.Sub(ph.faultFrom).Round(time.Second), bound, miUsers, miBackoffStart)
+		if ph.sessionBound != nil && !ph.faultTo.IsZero() {
+			d := ph.faultTo.Sub(ph.faultFrom)
+			bound := ph.sessionBound(d)
+			if ph.maxPerSession > bound {
+				t.Errorf("%s: a session made %d refresh calls while the token endpoint answered 503 for %s, want at most %d (%d instances × (2 + log2 of the fault's length over the %s first back-off, rounded down)): failed refreshes must back off",
+					p, ph.maxPerSession, d.Round(100*time.Millisecond), bound, miInstances, miBackoffStart)
+			}
+			if got := ph.callsFault["refresh_token"] - ph.callsFault0["refresh_token"]; got > miUsers*bound {
+				t.Errorf("%s: %d refresh calls while the token endpoint answered 503 for %s, want at most %d (%d users × %d)",
+					p, got, d.Round(100*time.Millisecond), miUsers*bound, miUsers, bound)
 			}
 		}
 		if ph.heap > miHeapCeiling {
@@ -582,7 +597,8 @@ func runPhases(t *testing.T, mode string) (stats []*miStats, notes []string) {
 	}
 
 	// The emulator clock, which the instances use too, runs miClockSpeed
-	// times faster than real time.
+	// times faster than real time (e.speed).
+	e.speed.Store(miClockSpeed)
 	clockDone := make(chan struct{})
 	var clockWG sync.WaitGroup
 	clockWG.Go(func() {
@@ -593,7 +609,7 @@ func runPhases(t *testing.T, mode string) (stats []*miStats, notes []string) {
 			select {
 			case <-tick.C:
 				now := time.Now()
-				e.srv.Advance(now.Sub(last) * (miClockSpeed - 1))
+				e.srv.Advance(now.Sub(last) * time.Duration(e.speed.Load()-1))
 				last = now
 			case <-clockDone:
 				return
@@ -612,7 +628,7 @@ func runPhases(t *testing.T, mode string) (stats []*miStats, notes []string) {
 	}))
 	e.a.url = "http://" + ts.Listener.Addr().String()
 	e.srv.AllowRedirectURI(e.srv.ClientID(), e.a.url+kinde.DefaultPaths().Callback)
-	for range 2 {
+	for range miInstances {
 		opts := []kinde.WebOption{kinde.WithConfig(kinde.Config{
 			Domain: e.srv.URL(), ClientID: e.srv.ClientID(), ClientSecret: e.srv.ClientSecret(),
 			RedirectURL: e.a.url + kinde.DefaultPaths().Callback, SessionSecret: sessionSecret,
@@ -688,7 +704,12 @@ func runPhases(t *testing.T, mode string) (stats []*miStats, notes []string) {
 		if p.mode != "" && p.mode != mode {
 			continue
 		}
-		ph := &miStats{name: p.name, faultBound: p.faultBound, samples: map[string][]string{}}
+		ph := &miStats{name: p.name, sessionBound: p.sessionBound, samples: map[string][]string{}}
+		if p.realClock {
+			e.speed.Store(1)
+		} else {
+			e.speed.Store(miClockSpeed)
+		}
 		e.grace = p.grace
 		e.startPhase(ph)
 		stats = append(stats, ph)
@@ -756,24 +777,28 @@ func (e *miEnv) endPhase(ph *miStats) {
 // miTable formats the figures of a subtest.
 func miTable(mode string, stats []*miStats) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "multi-instance reliability, %s sessions: 2 instances round-robin, %d users, access tokens %s (emulator clock ×%d), GOMAXPROCS %d, %s\n",
-		mode, miUsers, miAccessTTL, miClockSpeed, runtime.GOMAXPROCS(0), runtime.Version())
+	fmt.Fprintf(&b, "multi-instance reliability, %s sessions: %d instances round-robin, %d users, access tokens %s (emulator clock ×%d), GOMAXPROCS %d, %s\n",
+		mode, miInstances, miUsers, miAccessTTL, miClockSpeed, runtime.GOMAXPROCS(0), runtime.Version())
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\tseconds\tlifetimes\trequests\tok\tanon/failed in fault\tanon/failed outside\tslow anon/failed outside\tsign-outs\tlost at roll call\twrong user\trefresh calls (bound)\trefresh in fault (bound)\tcode calls\tjwks\tp50 ms\tp99 ms\tgoroutines\theap MiB\t")
+	fmt.Fprintln(tw, "phase\tseconds\tlifetimes\trequests\tok\tanon/failed in fault\tanon/failed outside\tslow anon/failed outside\tsign-outs\tlost at roll call\twrong user\trefresh calls (bound)\trefresh in fault (bound)\tmax per session in fault (bound)\tcode calls\tjwks\tp50 ms\tp99 ms\tgoroutines\theap MiB\t")
 	for _, ph := range stats {
 		d := func(k string) int { return ph.callsEnd[k] - ph.calls0[k] }
 		inFault := "-"
+		perSession := "-"
 		if ph.callsFault != nil {
 			inFault = fmt.Sprint(ph.callsFault["refresh_token"] - ph.callsFault0["refresh_token"])
-			if ph.faultBound != nil {
-				inFault += fmt.Sprintf(" (%d)", ph.faultBound(ph.faultTo.Sub(ph.faultFrom), ph.emuFault))
+			perSession = fmt.Sprint(ph.maxPerSession)
+			if ph.sessionBound != nil {
+				b := ph.sessionBound(ph.faultTo.Sub(ph.faultFrom))
+				inFault += fmt.Sprintf(" (%d)", miUsers*b)
+				perSession += fmt.Sprintf(" (%d)", b)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d (%d)\t%s\t%d\t%d\t%.0f\t%.0f\t%d\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d (%d)\t%s\t%s\t%d\t%d\t%.0f\t%.0f\t%d\t%d\t\n",
 			ph.name, ph.end.Sub(ph.start).Seconds(), ph.lifetimes(), ph.requests.Load(), ph.ok.Load(),
 			ph.anonFault.Load()+ph.otherFault.Load(), ph.anonOutside.Load()+ph.otherOutside.Load(), ph.slowOutside.Load(),
 			ph.signOuts.Load(), ph.lost.Load(), ph.wrongUser.Load(),
-			d("refresh_token"), ph.refreshBound(), inFault, d("authorization_code"), d("jwks"),
+			d("refresh_token"), ph.refreshBound(), inFault, perSession, d("authorization_code"), d("jwks"),
 			ph.latency(0.5).Seconds()*1000, ph.latency(0.99).Seconds()*1000, ph.goroutines, ph.heap>>20)
 	}
 	tw.Flush()
@@ -789,10 +814,11 @@ type callCounter struct {
 	tr     *http.Transport
 	mu     sync.Mutex
 	counts map[string]int
+	perRT  map[string]int // refresh calls by the refresh token sent
 }
 
 func newCallCounter() *callCounter {
-	return &callCounter{tr: http.DefaultTransport.(*http.Transport).Clone(), counts: map[string]int{}}
+	return &callCounter{tr: http.DefaultTransport.(*http.Transport).Clone(), counts: map[string]int{}, perRT: map[string]int{}}
 }
 
 func (c *callCounter) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -806,6 +832,11 @@ func (c *callCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 				body.Close()
 				if q, err := url.ParseQuery(string(b)); err == nil {
 					key = q.Get("grant_type")
+					if rt := q.Get("refresh_token"); rt != "" {
+						c.mu.Lock()
+						c.perRT[rt]++
+						c.mu.Unlock()
+					}
 				}
 			}
 		}
@@ -816,6 +847,12 @@ func (c *callCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.counts[key]++
 	c.mu.Unlock()
 	return c.tr.RoundTrip(r)
+}
+
+func (c *callCounter) snapshotRT() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.perRT)
 }
 
 func (c *callCounter) snapshot() map[string]int {
