@@ -74,7 +74,10 @@ func (w *Web) load(x Exchange) *Session {
 		return nil
 	}
 	refreshed := false
-	if w.canRefresh(rec) && rec.t.Expired() && !w.refreshes.unchanged(rec.t) {
+	// Refresh once the access token has expired by this clock: earlier, Kinde
+	// hands back the same token. Verification still accepts it for the clock
+	// leeway, so the session is served while a refresh backs off.
+	if w.canRefresh(rec) && rec.t.expiresWithin(0) && !w.refreshes.unchanged(rec.t) {
 		if rec = w.refresh(x, rec, id, raw, false); rec == nil {
 			return nil
 		}
@@ -255,8 +258,8 @@ type refreshGroup struct {
 	fails  map[string]*refreshBackoff
 	// same holds (digests of) access tokens that a refresh handed back
 	// unchanged, until they expire: Kinde returns the same access token
-	// until it has expired, so refreshing it again within the clock leeway
-	// would only rotate the refresh token.
+	// until it has expired by Kinde's clock, so refreshing it again when
+	// this clock runs ahead would only rotate the refresh token.
 	same map[[sha256.Size]byte]time.Time
 }
 
