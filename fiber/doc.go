@@ -4,8 +4,8 @@
 // /create_org, /kinde_callback, /logout, /switch_org and /portal by default; change
 // them with kinde.WithPaths) and installs the session middleware:
 //
-//	app := fiber.New(fiber.Config{ReadBufferSize: 16 << 10}) // room for session cookies
-//	if _, err := kindefiber.Register(app); err != nil {     // reads KINDE_* variables
+//	app := fiber.New()
+//	if _, err := kindefiber.Register(app); err != nil { // reads KINDE_* variables
 //		log.Fatal(err)
 //	}
 //	app.Get("/dashboard", kindefiber.RequireAuth(), dashboard)
@@ -41,10 +41,12 @@
 // A guard on a route without the session middleware answers 500 and logs,
 // once, how to fix it.
 //
-// Sessions live in encrypted cookies by default, and the Cookie header can
-// pass Fiber's default 4 KB ReadBufferSize (the request then fails with
-// 431): raise it as above, or keep sessions server-side with
-// kinde.WithStore.
+// Sessions live in encrypted cookies by default. The adapter gives the web
+// layer the app's ReadBufferSize (fasthttp's default is 4 KB), and no session
+// cookie is written that the server could not read back: a larger session
+// ends the sign-in on an error page naming the fixes (a larger
+// ReadBufferSize, or server-side sessions with kinde.WithStore), never a 431
+// on later requests.
 //
 // Fiber reuses its request buffers once a handler returns. The adapter
 // copies every value it reads from a request, so the session and anything

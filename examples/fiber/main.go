@@ -31,9 +31,6 @@ func newServer(app *starter.App) (starter.Server, error) {
 		// connection left open.
 		ReadTimeout: 30 * time.Second,
 		IdleTimeout: 2 * time.Minute,
-		// The session lives in encrypted cookies of several kilobytes:
-		// fasthttp's default 4 KiB for all request headers is too small.
-		ReadBufferSize: 16 << 10,
 		// The guards return refusals as errors: writeErrors writes them as
 		// the SDK answers them (the 403 page, the API's JSON errors).
 		ErrorHandler: writeErrors,

@@ -24,13 +24,10 @@ import (
 func main() { starter.Main("Fiber v3", newServer) }
 
 func newServer(app *starter.App) (starter.Server, error) {
-	// The session lives in encrypted cookies of several kilobytes: fasthttp's
-	// default 4 KiB for all request headers is too small.
 	// The guards return refusals as errors: the ErrorHandler writes them
 	// as the SDK answers them (the 403 page, the API's JSON errors).
 	f := fiber.New(fiber.Config{
-		ReadBufferSize: 16 << 10,
-		ErrorHandler:   writeErrors,
+		ErrorHandler: writeErrors,
 		// fasthttp has no header timeout of its own: ReadTimeout bounds a
 		// request whose headers never finish, IdleTimeout a keep-alive
 		// connection left open.
