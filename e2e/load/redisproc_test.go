@@ -1,7 +1,6 @@
 package load
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -13,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/gokinde/kinde/e2e/internal/redistest"
 )
 
 // redisProc is a redis-server of one test that the test stops and starts
@@ -25,7 +24,7 @@ type redisProc struct {
 	bin, dir string
 	port     int
 	cmd      *exec.Cmd
-	exited   chan error
+	exited   chan error // closed when the process has exited
 }
 
 // startRedisProc starts redis-server from PATH on a free loopback port with
@@ -66,28 +65,12 @@ func (r *redisProc) start() error {
 		return fmt.Errorf("start %s: %w", r.bin, err)
 	}
 	r.cmd, r.exited = cmd, make(chan error, 1)
-	go func() { r.exited <- cmd.Wait() }()
-	client := redis.NewClient(&redis.Options{Addr: r.addr(), MaxRetries: -1, DialTimeout: time.Second})
-	defer client.Close()
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		select {
-		case err := <-r.exited:
-			r.cmd = nil
-			return fmt.Errorf("redis-server on port %d exited at start: %v; its log:\n%s", r.port, err, r.log())
-		default:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := client.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			r.kill()
-			return fmt.Errorf("redis-server on %s did not answer: %w; its log:\n%s", r.addr(), err, r.log())
-		}
-		time.Sleep(20 * time.Millisecond)
+	go func() { _ = cmd.Wait(); close(r.exited) }()
+	if err := redistest.WaitForRedis(r.addr(), r.exited); err != nil {
+		r.kill()
+		return fmt.Errorf("redis-server on port %d: %w; its log:\n%s", r.port, err, r.log())
 	}
+	return nil
 }
 
 // stop shuts redis-server down as `systemctl stop` does (SIGTERM: it writes

@@ -72,7 +72,7 @@ func startRedis() (stop func(), addr string, err error) {
 			<-exited
 		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		if lastErr = waitForRedis(addr, exited); lastErr == nil {
+		if lastErr = WaitForRedis(addr, exited); lastErr == nil {
 			return stop, addr, nil
 		}
 		stop()
@@ -80,7 +80,10 @@ func startRedis() (stop func(), addr string, err error) {
 	return nil, "", fmt.Errorf("redis-server did not start: %w", lastErr)
 }
 
-func waitForRedis(addr string, exited <-chan error) error {
+// WaitForRedis waits up to 15 s until the redis-server at addr answers a
+// PING, or returns an error when exited (the server process's Wait result)
+// reports that it stopped first.
+func WaitForRedis(addr string, exited <-chan error) error {
 	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
 	defer client.Close()
 	for deadline := time.Now().Add(15 * time.Second); ; {
