@@ -279,6 +279,7 @@ type Web struct {
 	refreshes *refreshGroup
 	budget    atomic.Int64 // bytes of Cookie header the web layer may use, 0: no limit (web_cookies.go)
 	records   recordCodec  // session record encoding, with reusable DEFLATE state
+	storeDown outage       // the session store's failures, for logging
 
 	noAudienceWarning sync.Once
 	guardOrderWarning sync.Once

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -64,7 +65,11 @@ func (w *Web) load(x Exchange) *Session {
 		switch {
 		case errors.Is(err, errStoreFailed):
 			// Keep the cookie: the session is still there once the store is back.
-			w.log.WarnContext(ctx, "kinde: reading the session store failed; treating the request as signed out", "error", err)
+			if w.storeDown.failed(w.c.cfg.Now()) {
+				w.log.WarnContext(ctx, "kinde: reading the session store failed; treating requests as signed out until it answers (logged at most every 10 s)", "error", err)
+			} else {
+				w.c.debug(ctx, "session store still failing", "error", err)
+			}
 		case !errors.Is(err, errNoSession):
 			w.c.debug(ctx, "session cookie rejected", "error", err)
 			w.destroy(x)
@@ -72,6 +77,9 @@ func (w *Web) load(x Exchange) *Session {
 			w.destroy(x) // the store no longer knows this id
 		}
 		return nil
+	}
+	if id != "" && w.storeDown.recovered() {
+		w.log.InfoContext(ctx, "kinde: the session store answers again")
 	}
 	refreshed := false
 	// Refresh once the access token has expired by this clock: earlier, Kinde
@@ -474,4 +482,30 @@ func (g *refreshGroup) drop(r *recentRefresh) {
 	r.t = nil
 	delete(g.recent, r.key)
 	g.bytes -= r.size
+}
+
+// outage tracks the failures of a dependency (the session store) so that an
+// outage is logged at Warn when it starts and at most every outageLogEvery
+// while it lasts, not once per request, and its end at Info.
+type outage struct {
+	failing atomic.Bool
+	lastLog atomic.Int64 // Unix nanoseconds of the last Warn
+}
+
+// outageLogEvery is the least time between two Warn records of one outage.
+const outageLogEvery = 10 * time.Second
+
+// failed records a failure and reports whether to log it at Warn.
+func (o *outage) failed(now time.Time) bool {
+	o.failing.Store(true)
+	last := o.lastLog.Load()
+	if now.UnixNano()-last < int64(outageLogEvery) {
+		return false
+	}
+	return o.lastLog.CompareAndSwap(last, now.UnixNano())
+}
+
+// recovered records a success and reports whether it ends an outage.
+func (o *outage) recovered() bool {
+	return o.failing.Load() && o.failing.CompareAndSwap(true, false)
 }

@@ -2,6 +2,7 @@ package kinde_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -501,5 +503,49 @@ func TestRefreshStoreWithoutCompareAndSwap(t *testing.T) {
 	f2 := newFleet(t, 1, kinde.NewMemoryStore(kinde.MemoryStoreOptions{}))
 	if n := f2.logs.count(slog.LevelInfo, "no CompareAndSwap"); n != 0 {
 		t.Fatalf("%d log records about CompareAndSwap for a MemoryStore", n)
+	}
+}
+
+// downStore fails every Get while down is set, as an unreachable Redis does.
+type downStore struct {
+	*kinde.MemoryStore
+	down atomic.Bool
+}
+
+func (s *downStore) Get(ctx context.Context, id string) ([]byte, error) {
+	if s.down.Load() {
+		return nil, errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+	}
+	return s.MemoryStore.Get(ctx, id)
+}
+
+// A store outage is logged at Warn when it starts and at most every 10 s
+// while it lasts, not once per request, and its end at Info; the session
+// survives it.
+func TestStoreOutageLogged(t *testing.T) {
+	store := &downStore{MemoryStore: kinde.NewMemoryStore(kinde.MemoryStoreOptions{})}
+	f := newFleet(t, 1, store)
+	j := f.signIn(t)
+	store.down.Store(true)
+	for range 20 {
+		if got := f.get(t, 0, j); got != "anonymous" {
+			t.Fatalf("while the store is down: %q", got)
+		}
+	}
+	if n := f.logs.count(slog.LevelWarn, "session store failed"); n != 1 {
+		t.Fatalf("%d Warn records for 20 requests in one outage, want 1", n)
+	}
+	f.srv.Advance(11 * time.Second) // the emulator's clock is the instances' clock
+	f.get(t, 0, j)
+	if n := f.logs.count(slog.LevelWarn, "session store failed"); n != 2 {
+		t.Fatalf("%d Warn records after 11 s more of the outage, want 2", n)
+	}
+	store.down.Store(false)
+	if got := f.get(t, 0, j); got != f.signedIn() {
+		t.Fatalf("after the outage: %q", got)
+	}
+	f.get(t, 0, j)
+	if n := f.logs.count(slog.LevelInfo, "answers again"); n != 1 {
+		t.Fatalf("%d Info records for the store's recovery, want 1", n)
 	}
 }
