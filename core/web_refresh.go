@@ -257,6 +257,7 @@ type refreshGroup struct {
 	timeout      time.Duration // one refresh
 	storeTimeout time.Duration // one store call
 	maxBytes     int           // remembered results
+	down         outage        // failing refreshes, for logging
 
 	mu     sync.Mutex
 	calls  map[string]*refreshCall
@@ -345,8 +346,14 @@ func (g *refreshGroup) run(ctx context.Context, c *refreshCall, key string, old 
 	now := g.now()
 	if c.err != nil && !errors.Is(c.err, ErrInvalidGrant) && !errors.Is(c.err, ErrInvalidClient) {
 		step := g.fail(key, "", now)
-		g.log.WarnContext(ctx, "kinde: refreshing a session failed; keeping the session and retrying after a back-off",
-			"retry_in", step, "error", c.err)
+		if g.down.failed(now) {
+			g.log.WarnContext(ctx, "kinde: refreshing a session failed; keeping the session and retrying after a back-off (logged at most every 10 s while refreshes fail)",
+				"retry_in", step, "error", c.err)
+		} else {
+			g.log.DebugContext(ctx, "kinde: refreshing a session failed", "retry_in", step, "error", c.err)
+		}
+	} else if c.err == nil && g.down.recovered() {
+		g.log.InfoContext(ctx, "kinde: refreshing sessions works again")
 	}
 	g.mu.Lock()
 	delete(g.calls, key)

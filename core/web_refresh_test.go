@@ -341,8 +341,9 @@ func TestRefreshBoundedByTimeout(t *testing.T) {
 }
 
 // While the token endpoint fails, a session makes a bounded number of
-// token calls (1 s back-off doubling to 30 s), logs a warning once per
-// attempt rather than per request, and is kept (issue 17, finding 11).
+// token calls (1 s back-off doubling to 30 s), logs a warning when the
+// failures start and at most every 10 s (not per request or attempt), and is
+// kept (issue 17, finding 11).
 func TestRefreshBackoff(t *testing.T) {
 	for _, st := range []struct {
 		name  string
@@ -370,8 +371,9 @@ func TestRefreshBackoff(t *testing.T) {
 			if calls > 6 {
 				t.Fatalf("%d token calls for %d requests in 30 s, want at most 6", calls, requests)
 			}
-			if warns := f.logs.count(slog.LevelWarn, "refreshing a session failed"); warns != calls {
-				t.Errorf("%d warnings for %d failed refreshes, want one each", warns, calls)
+			// Failures at 0, 1, 3, 7 and 15 s: Warn at 0 and 15 s.
+			if warns := f.logs.count(slog.LevelWarn, "refreshing a session failed"); warns != 2 {
+				t.Errorf("%d warnings for %d failed refreshes in 30 s, want 2 (at most one per 10 s)", warns, calls)
 			}
 			if !j.hasSession() {
 				t.Fatal("the outage ended the session")
@@ -380,6 +382,9 @@ func TestRefreshBackoff(t *testing.T) {
 			f.srv.Advance(backoffCeiling)
 			if got := f.get(t, 0, j); got != f.signedIn() {
 				t.Fatalf("after the outage: %q", got)
+			}
+			if n := f.logs.count(slog.LevelInfo, "works again"); n != 1 {
+				t.Errorf("%d Info records for the end of the outage, want 1", n)
 			}
 			t.Logf("%d requests during a 30 s outage made %d token calls", requests, calls)
 		})
