@@ -277,9 +277,10 @@ type Web struct {
 	log       *slog.Logger
 	origin    string
 	refreshes *refreshGroup
-	budget    atomic.Int64 // bytes of Cookie header the web layer may use, 0: no limit (web_cookies.go)
-	records   recordCodec  // session record encoding, with reusable DEFLATE state
-	storeDown outage       // the session store's failures, for logging
+	budget    atomic.Int64  // bytes of Cookie header the web layer may use, 0: no limit (web_cookies.go)
+	records   recordCodec   // session record encoding, with reusable DEFLATE state
+	sessions  *sessionCache // decoded session records by the bytes read (session_cache.go)
+	storeDown outage        // the session store's failures, for logging
 
 	noAudienceWarning sync.Once
 	guardOrderWarning sync.Once
@@ -343,7 +344,8 @@ func NewWeb(opts ...WebOption) (*Web, error) {
 	if err != nil {
 		return nil, &ConfigError{Field: "SessionSecret", Env: envSessionSecret, Reason: strings.TrimPrefix(err.Error(), "kinde: ")}
 	}
-	w := &Web{c: o.client, codec: codec, o: o, log: cfg.Logger, origin: originOf(cfg.RedirectURL), refreshes: newRefreshGroup(cfg.Now, cfg.Logger)}
+	w := &Web{c: o.client, codec: codec, o: o, log: cfg.Logger, origin: originOf(cfg.RedirectURL), refreshes: newRefreshGroup(cfg.Now, cfg.Logger),
+		sessions: newSessionCache(sessionCacheBytes)}
 	w.checkStore()
 	return w, nil
 }

@@ -141,29 +141,62 @@ func (w *Web) remaining(rec *sessionRecord, now time.Time) time.Duration {
 // read returns the record of the request's session and, for server-side
 // stores, the session id and the record's bytes as stored (for a
 // compare-and-swap). A session past its idle timeout or maximum age is an
-// error wrapping errSessionExpired.
+// error wrapping errSessionExpired. The record may be shared with other
+// requests (see sessionCache): it must not be modified.
 func (w *Web) read(x Exchange) (rec *sessionRecord, id string, raw []byte, err error) {
 	if _, ok := x.Cookie(w.o.cookieName); !ok {
 		return nil, "", nil, errNoSession // the common anonymous case, without allocating
 	}
 	now := w.c.cfg.Now()
-	b, err := w.codec.Decode(w.o.cookieName, x.Cookie, now)
+	sealed, err := w.codec.Sealed(w.o.cookieName, x.Cookie)
 	if err != nil {
 		if errors.Is(err, cookie.ErrNotFound) {
 			return nil, "", nil, errNoSession
 		}
 		return nil, "", nil, err
 	}
+	if w.o.store == nil {
+		if rec = w.sessions.get(sealed, now); rec != nil {
+			return w.live(rec, "", nil, now)
+		}
+	}
+	b, until, err := w.codec.OpenUntil(w.o.cookieName, sealed, now)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	key := sealed
 	if w.o.store != nil {
 		id = string(b)
 		if b, err = w.storeGet(x.Context(), id); err != nil {
 			return nil, id, nil, err
 		}
 		raw = b
+		if rec = w.sessions.getBytes(b, now); rec != nil {
+			return w.live(rec, id, raw, now)
+		}
+		key, until = "", time.Time{} // the entry is keyed by the record's bytes
 	}
 	if rec, err = w.decodeRecord(b); err != nil {
 		return nil, id, nil, err
 	}
+	if len(b) > 0 && b[0] != sessionRecordV1 { // a version 1 record depends on the clock
+		end := rec.seen.Add(w.o.idleTimeout)
+		if e := rec.created.Add(w.o.maxAge); e.Before(end) {
+			end = e
+		}
+		if until.IsZero() || end.Before(until) {
+			until = end
+		}
+		if key == "" {
+			key = string(b)
+		}
+		w.sessions.put(key, rec, until, now)
+	}
+	return w.live(rec, id, raw, now)
+}
+
+// live returns rec unless its session passed its idle timeout or maximum age.
+func (w *Web) live(rec *sessionRecord, id string, raw []byte, now time.Time) (*sessionRecord, string, []byte, error) {
 	if w.remaining(rec, now) <= 0 {
 		return nil, id, nil, errSessionExpired
 	}
@@ -185,7 +218,8 @@ func (w *Web) storeGet(ctx context.Context, id string) ([]byte, error) {
 }
 
 // save writes the session of rec, recording this request as its last
-// activity (rec.seen): into the session cookies, or into the store under id
+// activity (the record written is rec with seen set to now; rec itself is
+// not modified, as it may be shared): into the session cookies, or into the store under id
 // (a new random id when id is empty) with the id in the cookie. With old
 // (the bytes read from the store) and a store that can compare and swap, the
 // write happens only if the store still holds old; otherwise it returns
@@ -193,15 +227,16 @@ func (w *Web) storeGet(ctx context.Context, id string) ([]byte, error) {
 // or the maximum age, whichever comes first.
 func (w *Web) save(x Exchange, rec *sessionRecord, id string, old []byte) error {
 	now := w.c.cfg.Now()
-	rec.seen = now
-	ttl := w.remaining(rec, now)
+	cur := *rec // rec may be shared (sessionCache)
+	cur.seen = now
+	ttl := w.remaining(&cur, now)
 	if ttl <= 0 {
 		return errSessionExpired
 	}
-	b := w.records.encode(rec)
+	b := w.records.encode(&cur)
 	opts := w.cookieOptions(x)
 	opts.MaxAge = ttl
-	opts.BrowserSession = !rec.persistent
+	opts.BrowserSession = !cur.persistent
 	if w.o.store != nil {
 		if id == "" {
 			id = randomString(32)

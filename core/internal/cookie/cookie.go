@@ -5,6 +5,7 @@
 package cookie
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -242,46 +243,72 @@ func (c *Codec) Seal(name string, plaintext []byte, expires time.Time) (string, 
 // sealed by one of the codec's secrets for this name, and one wrapping
 // [ErrExpired] when now is at or after the sealed expiry.
 func (c *Codec) Open(name, value string, now time.Time) ([]byte, error) {
+	p, _, err := c.OpenUntil(name, value, now)
+	return p, err
+}
+
+// OpenUntil is Open that also returns the sealed expiry: the value is
+// accepted at any time before it (and never at or after it), so a caller
+// may remember the plaintext of value until then.
+func (c *Codec) OpenUntil(name, value string, now time.Time) ([]byte, time.Time, error) {
 	if err := c.check(); err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	if len(value) > c.maxSealedLen() {
-		return nil, cookieInvalid(name, "value too long")
+		return nil, time.Time{}, cookieInvalid(name, "value too long")
 	}
 	if !isRawURLBase64(value) {
-		return nil, cookieInvalid(name, "not URL-safe base64")
+		return nil, time.Time{}, cookieInvalid(name, "not URL-safe base64")
 	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(value)
 	if err != nil {
-		return nil, cookieInvalid(name, "not URL-safe base64")
+		return nil, time.Time{}, cookieInvalid(name, "not URL-safe base64")
 	}
 	if len(raw) < cookieHeaderLen+cookieExpiryLen || raw[0] != cookieFormatVersion {
-		return nil, cookieInvalid(name, "unknown format")
+		return nil, time.Time{}, cookieInvalid(name, "unknown format")
 	}
 	header := [cookieHeaderLen]byte{raw[0], raw[1]}
 	aad := cookieAAD(name, header)
+	sealed := raw[cookieHeaderLen:]
 	var payload []byte
 	opened := false
-	for _, k := range c.keys {
+	for i, k := range c.keys {
 		if k.id != header[1] {
 			continue
 		}
-		if p, err := k.aead.Open(nil, nil, raw[cookieHeaderLen:], aad); err == nil {
+		// Decrypt in place (raw is this call's own copy), unless another
+		// key may have to try the same bytes: a failed Open may overwrite
+		// its output.
+		in := sealed
+		if c.keyIDAfter(i, header[1]) {
+			in = bytes.Clone(sealed)
+		}
+		if p, err := k.aead.Open(in[:0], nil, in, aad); err == nil {
 			payload, opened = p, true
 			break
 		}
 	}
 	if !opened {
-		return nil, cookieInvalid(name, "authentication failed")
+		return nil, time.Time{}, cookieInvalid(name, "authentication failed")
 	}
 	if len(payload) < cookieExpiryLen {
-		return nil, cookieInvalid(name, "payload too short")
+		return nil, time.Time{}, cookieInvalid(name, "payload too short")
 	}
 	expires := time.UnixMilli(int64(binary.BigEndian.Uint64(payload)))
 	if !now.Before(expires) {
-		return nil, fmt.Errorf("kinde: cookie %q expired at %s: %w", name, expires.UTC().Format(time.RFC3339), ErrExpired)
+		return nil, time.Time{}, fmt.Errorf("kinde: cookie %q expired at %s: %w", name, expires.UTC().Format(time.RFC3339), ErrExpired)
 	}
-	return payload[cookieExpiryLen:], nil
+	return payload[cookieExpiryLen:], expires, nil
+}
+
+// keyIDAfter reports whether a key after keys[i] has the key id id.
+func (c *Codec) keyIDAfter(i int, id byte) bool {
+	for _, k := range c.keys[i+1:] {
+		if k.id == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Encode seals plaintext for the cookie called name and returns the cookies to set:
@@ -341,23 +368,36 @@ func (c *Codec) Encode(name string, plaintext []byte, opts Options, now time.Tim
 // [ErrExpired] when the sealed expiry has passed. Chunks beyond the count
 // recorded in the first cookie (left over from a larger session) are ignored.
 func (c *Codec) Decode(name string, get func(name string) (string, bool), now time.Time) ([]byte, error) {
-	if err := c.check(); err != nil {
+	value, err := c.Sealed(name, get)
+	if err != nil {
 		return nil, err
+	}
+	return c.Open(name, value, now)
+}
+
+// Sealed returns the sealed value that Decode opens: the cookie called name,
+// or its chunks joined, read through get. Its errors are Decode's, except
+// those of opening the value (which Open returns). Decode is Sealed
+// followed by Open; a caller may remember what Open gave for the value
+// (until OpenUntil's expiry) and skip Open.
+func (c *Codec) Sealed(name string, get func(name string) (string, bool)) (string, error) {
+	if err := c.check(); err != nil {
+		return "", err
 	}
 	first, ok := get(name)
 	if !ok || first == "" {
-		return nil, fmt.Errorf("kinde: cookie %q: %w", name, ErrNotFound)
+		return "", fmt.Errorf("kinde: cookie %q: %w", name, ErrNotFound)
 	}
 	countText, part, chunked := strings.Cut(first, chunkSeparator)
 	if !chunked {
-		return c.Open(name, first, now)
+		return first, nil
 	}
 	if len(first) > maxCookieBytes {
-		return nil, cookieInvalid(name, "chunk too long")
+		return "", cookieInvalid(name, "chunk too long")
 	}
 	n, ok := parseChunkCount(countText)
 	if !ok || n < 2 || n > c.MaxChunks {
-		return nil, cookieInvalid(name, "bad chunk count")
+		return "", cookieInvalid(name, "bad chunk count")
 	}
 	var b strings.Builder
 	b.Grow(n * len(part))
@@ -365,14 +405,14 @@ func (c *Codec) Decode(name string, get func(name string) (string, bool), now ti
 	for i := 1; i < n; i++ {
 		v, ok := get(chunkName(name, i))
 		if !ok || v == "" {
-			return nil, cookieInvalid(name, fmt.Sprintf("chunk %d of %d missing", i+1, n))
+			return "", cookieInvalid(name, fmt.Sprintf("chunk %d of %d missing", i+1, n))
 		}
 		if len(v) > maxCookieBytes {
-			return nil, cookieInvalid(name, "chunk too long")
+			return "", cookieInvalid(name, "chunk too long")
 		}
 		b.WriteString(v)
 	}
-	return c.Open(name, b.String(), now)
+	return b.String(), nil
 }
 
 // Replace is Encode followed by ClearCookies for the chunks that the request carries
