@@ -11,8 +11,9 @@
 # (redis-server, chromium) when run as root, or fails naming them; then for
 # every module of go.work it runs gofmt, go vet, staticcheck (a tool of the
 # root go.mod, run with `go tool`) and go test -race; it then checks generated
-# code, fuzzes each fuzz target briefly and runs each benchmark once (both
-# found with `go test -list`). Every check runs even after another one failed;
+# code, tests each library module alone (GOWORK=off: its own dependency
+# versions, its go.mod tidy), fuzzes each fuzz target briefly and runs each
+# benchmark once (both found with `go test -list`). Every check runs even after another one failed;
 # the script exits non-zero if any failed and ends with "N passed, M failed".
 set -euo pipefail
 
@@ -212,6 +213,25 @@ generate_check() {
 if [ -d management ] && grep -rqs --include='*.go' '^//go:generate' management; then
 	check "go generate management (up to date)" generate_check
 fi
+
+# ---------------------------------------------------------------------------
+# Each library module alone, as its users build it: without go.work, the
+# workspace picks the highest version of every dependency any module needs
+# (fiber v2 then runs on the fasthttp that fiber v3 needs), so the tests
+# above do not see the versions a module's own go.mod gives its users. Its
+# go.mod must also be tidy on its own (a test-only import missing from it
+# fails `go mod tidy` in the module, not in the workspace).
+alone() {
+	(cd "$1" && GOWORK=off "${@:2}")
+}
+
+for mod in "${MODULES[@]}"; do
+	case $mod in
+	. | examples/*) continue ;;
+	esac
+	check "go mod tidy $mod (alone, up to date)" alone "$mod" go mod tidy -diff
+	check "go test $mod (alone, its own dependency versions)" alone "$mod" go test -count=1 -timeout="$TEST_TIMEOUT" ./...
+done
 
 # ---------------------------------------------------------------------------
 # Fuzz targets and benchmarks, as `go test -list` names them: one line
