@@ -90,10 +90,8 @@ var knownDifferences = map[string]knownDifference{
 		"(jwt.WithNumericDateParsePrecision defaults to 0). An exp less than one second past now-leeway is valid for kinde and " +
 		"expired for jwx; an nbf or iat less than one second beyond now+leeway is refused by kinde and valid for jwx. " +
 		"The difference is under one second, at the edge of the 30 s leeway"},
-	"b64-without-crit": {kindeLaxer, "RFC 7797 §6: b64 must be listed in crit, so that a recipient that does not implement RFC 7797 " +
-		"rejects the JWS; without crit such a recipient reads the payload as ordinary base64url, as kinde does (it implements no " +
-		"RFC 7797 and refuses crit). jwx honours b64=false without crit. The signature covers the header, so only a token Kinde " +
-		"signed with b64 could show this, and Kinde signs ordinary JWTs (kinde-protocol.md §3)"},
+	"b64-refused": {kindeStricter, "RFC 7797's b64 header parameter changes what the signature covers; kinde refuses any b64 " +
+		"member (one token, one reading), jwx accepts b64=true (the default spelled out). Kinde signs ordinary JWTs (kinde-protocol.md §3)"},
 	"claim-type": {kindeStricter, "OpenID Connect Core §2 defines azp and nonce as strings; kinde refuses another type, jwx treats them as private claims"},
 	"token-kind": {kindeStricter, "RFC 9068 / OpenID Connect Core §2: nonce, at_hash and c_hash belong to ID tokens, a refresh typ to refresh " +
 		"tokens; VerifyAccessToken refuses them as bearer tokens, jwx has no notion of token kinds"},
@@ -468,7 +466,8 @@ func diffCatalogue() []diffCase {
 		{"header", "crit with an unknown name", "", withHeader(k.k1, `{"alg":"RS256","kid":"k1","crit":["x-unknown"],"x-unknown":1}`), false, "crit"},
 		{"header", "crit exp", "", withHeader(k.k1, `{"alg":"RS256","kid":"k1","crit":["exp"],"exp":1}`), false, "crit"},
 		{"header", "b64 false with crit", "", withHeader(k.k1, `{"alg":"RS256","kid":"k1","b64":false,"crit":["b64"]}`), false, ""},
-		{"header", "b64 false without crit", "", withHeader(k.k1, `{"alg":"RS256","kid":"k1","b64":false}`), true, "b64-without-crit"},
+		{"header", "b64 false without crit", "", withHeader(k.k1, `{"alg":"RS256","kid":"k1","b64":false}`), false, ""},
+		{"header", "b64 true without crit", "", withHeader(k.k1, `{"alg":"RS256","kid":"k1","b64":true}`), false, "b64-refused"},
 		{"header", "jku of the attacker, signed by k1", "", withHeader(k.k1, `{"alg":"RS256","kid":"k1","jku":"https://evil.example/jwks"}`), true, ""},
 		{"header", "jku of the attacker, attacker's key", "", withHeader(k.attacker, `{"alg":"RS256","kid":"attacker","jku":"https://evil.example/jwks"}`), false, ""},
 		{"header", "x5u of the attacker", "", withHeader(k.attacker, `{"alg":"RS256","kid":"attacker","x5u":"https://evil.example/cert"}`), false, ""},
@@ -808,8 +807,7 @@ func justifiedKindeAccept(env *diffEnv, raw string, claims *kinde.Claims) string
 	}
 	h, err := base64.RawURLEncoding.DecodeString(raw[:strings.IndexByte(raw, '.')])
 	var hdr struct {
-		Kid *string         `json:"kid"`
-		B64 json.RawMessage `json:"b64"`
+		Kid *string `json:"kid"`
 	}
 	if err != nil || json.Unmarshal(h, &hdr) != nil {
 		return ""
@@ -817,10 +815,6 @@ func justifiedKindeAccept(env *diffEnv, raw string, claims *kinde.Claims) string
 	// "empty-kid-single-key": a one-key set and "kid": "".
 	if env.name == "single" && hdr.Kid != nil && *hdr.Kid == "" {
 		return "empty-kid-single-key"
-	}
-	// "b64-without-crit": kinde refuses crit, so an accepted token has none.
-	if hdr.B64 != nil {
-		return "b64-without-crit"
 	}
 	return ""
 }

@@ -108,8 +108,10 @@ func DecodeSegment(dst []byte, seg string) ([]byte, error) {
 }
 
 // ParseHeader reads alg and kid from a JOSE header. Repeated members, escaped
-// spellings of them and "crit" (extensions this verifier does not
-// understand) are rejected.
+// spellings of them, "crit" (extensions this verifier does not understand)
+// and "b64" (RFC 7797's unencoded payload, which changes what the signature
+// covers and which Kinde does not use) are rejected, so that a token has one
+// reading only.
 func ParseHeader(b []byte) (Header, error) {
 	var h Header
 	var seenAlg, seenKid bool
@@ -136,6 +138,8 @@ func ParseHeader(b []byte) (Header, error) {
 			}
 		case "crit":
 			return errors.New("critical header extensions are not supported")
+		case "b64":
+			return errors.New("the b64 header parameter (RFC 7797) is not supported")
 		}
 		return nil
 	})

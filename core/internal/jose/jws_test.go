@@ -23,6 +23,8 @@ func TestParseHeader(t *testing.T) {
 		{`{"alg":"RS256"}`, "RS256", "", false},
 		{`{"alg":"RS256","alg":"none"}`, "", "", true},
 		{`{"alg":"RS256","crit":["exp"]}`, "", "", true},
+		{`{"alg":"RS256","b64":false}`, "", "", true},
+		{`{"alg":"RS256","b64":true}`, "", "", true},
 		{`{"\u0061lg":"none","alg":"RS256"}`, "", "", true},
 		{`{"alg":1}`, "", "", true},
 		{`nope`, "", "", true},
