@@ -29,9 +29,10 @@ import (
 const (
 	sessionCacheShards = 16
 	// sessionCacheBytes bounds the cache's memory (estimated, see
-	// cachedRecord.cost): about 550 sessions of a user with 62
-	// permissions, 1,000 of a user with a few.
-	sessionCacheBytes = 4 << 20
+	// cachedRecord.cost): about 1,100 sessions of a user with 62
+	// permissions, 2,000 of a user with a few. SessionOptions.CacheBytes
+	// changes it (two thirds of that budget).
+	sessionCacheBytes = 8 << 20
 )
 
 type sessionCache struct {

@@ -72,6 +72,7 @@ type webOptions struct {
 	maxAge         time.Duration
 	browserSession bool
 	cookieDomain   string
+	cacheBytes     int // SessionOptions.CacheBytes; 0: the default
 	flowLifetime   time.Duration
 	trustedProxies []netip.Prefix
 	render         func(x Exchange, p ErrorPage)
@@ -170,6 +171,14 @@ type SessionOptions struct {
 	// subdomain can plant or overwrite it. With a Domain, any subdomain can
 	// (cookie tossing): set it only when every subdomain is yours and trusted.
 	Domain string
+	// CacheBytes bounds the memory the web layer keeps to make a signed-in
+	// user's requests cheap: session records already decoded (two thirds),
+	// and refresh results remembered for Kinde's 30 s refresh-token grace so
+	// that concurrent requests of one session share one refresh (one
+	// third). Default 12 MiB per Web; a negative value keeps none (every
+	// request decodes its session, and requests that still carry a replaced
+	// refresh token refresh again, which Kinde allows within the grace).
+	CacheBytes int
 }
 
 // WithSessionOptions sets the session lifetimes and the session cookie's
@@ -191,6 +200,9 @@ func WithSessionOptions(s SessionOptions) WebOption {
 			o.maxAge = s.MaxAge
 		}
 		o.browserSession, o.cookieDomain = s.BrowserSession, s.Domain
+		if s.CacheBytes != 0 {
+			o.cacheBytes = s.CacheBytes
+		}
 		return nil
 	}
 }
@@ -344,8 +356,16 @@ func NewWeb(opts ...WebOption) (*Web, error) {
 	if err != nil {
 		return nil, &ConfigError{Field: "SessionSecret", Env: envSessionSecret, Reason: strings.TrimPrefix(err.Error(), "kinde: ")}
 	}
-	w := &Web{c: o.client, codec: codec, o: o, log: cfg.Logger, origin: originOf(cfg.RedirectURL), refreshes: newRefreshGroup(cfg.Now, cfg.Logger),
-		sessions: newSessionCache(sessionCacheBytes)}
+	w := &Web{c: o.client, codec: codec, o: o, log: cfg.Logger, origin: originOf(cfg.RedirectURL), refreshes: newRefreshGroup(cfg.Now, cfg.Logger)}
+	switch {
+	case o.cacheBytes < 0: // no caches: every request decodes its session
+		w.refreshes.maxBytes = 0
+	case o.cacheBytes > 0:
+		w.sessions = newSessionCache(o.cacheBytes / 3 * 2)
+		w.refreshes.maxBytes = o.cacheBytes / 3
+	default:
+		w.sessions = newSessionCache(sessionCacheBytes)
+	}
 	w.checkStore()
 	return w, nil
 }

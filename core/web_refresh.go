@@ -31,7 +31,7 @@ const (
 	// recentRefreshTTL is Kinde's grace period for a rotated refresh token.
 	recentRefreshTTL = 30 * time.Second
 	// recentRefreshBytes bounds the memory of remembered refresh results.
-	recentRefreshBytes = 8 << 20
+	recentRefreshBytes = 4 << 20
 	// recentRefreshOverhead estimates the bytes of one remembered result
 	// besides its token strings (map entry, structs, pointers).
 	recentRefreshOverhead = 256
@@ -468,7 +468,11 @@ func (g *refreshGroup) sweep(now time.Time) {
 		g.pop()
 	}
 	if len(g.queue) == 0 && cap(g.queue) > 64 {
-		g.queue = nil // release the array after a burst
+		// Release the array and the map after a burst (Go maps never give
+		// memory back): every remembered result has expired.
+		g.queue = nil
+		clear(g.recent)
+		g.recent = map[string]*recentRefresh{}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -195,4 +196,51 @@ func TestRefreshGroupTimeouts(t *testing.T) {
 		t.Fatalf("the caller waited %v past its deadline", took)
 	}
 	time.Sleep(400 * time.Millisecond) // the shared refresh gives up
+}
+
+// After a burst of refreshes has expired, the remembered results' map is
+// replaced by an empty one (a Go map keeps its buckets after deletes), and a
+// web layer's caches follow SessionOptions.CacheBytes (issue 18, item 4).
+func TestRefreshMemoryReleasedAndConfigurable(t *testing.T) {
+	g, clock := newTestRefreshGroup()
+	fn := func(_ context.Context, t *Tokens) (*Tokens, bool, error) {
+		return &Tokens{AccessToken: "a", RefreshToken: t.RefreshToken + "'"}, false, nil
+	}
+	for i := range 200 {
+		if _, err := g.do(context.Background(), &Tokens{AccessToken: "a", RefreshToken: fmt.Sprint("r", i)}, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	burst := g.recent
+	clock.Advance(recentRefreshTTL)
+	g.mu.Lock()
+	g.sweep(clock.Now())
+	released := len(g.recent) == 0 && g.queue == nil && reflect.ValueOf(g.recent).UnsafePointer() != reflect.ValueOf(burst).UnsafePointer()
+	g.mu.Unlock()
+	if !released {
+		t.Fatal("the map of 200 expired results was kept")
+	}
+
+	for _, c := range []struct {
+		bytes        int
+		sessions     bool
+		refreshBytes int
+	}{
+		{0, true, recentRefreshBytes},
+		{3 << 20, true, 1 << 20},
+		{-1, false, 0},
+	} {
+		w, err := NewWeb(WithConfig(Config{Domain: "https://example.kinde.com", ClientID: "c", ClientSecret: "s",
+			RedirectURL: "http://localhost:8080/api/auth/kinde_callback", SessionSecret: strings.Repeat("s", 32)}),
+			WithSessionOptions(SessionOptions{CacheBytes: c.bytes}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (w.sessions != nil) != c.sessions || w.refreshes.maxBytes != c.refreshBytes {
+			t.Errorf("CacheBytes %d: session cache %v, refresh budget %d; want %v, %d", c.bytes, w.sessions != nil, w.refreshes.maxBytes, c.sessions, c.refreshBytes)
+		}
+		if c.bytes > 0 && w.sessions.maxBytes*sessionCacheShards != c.bytes/3*2 {
+			t.Errorf("CacheBytes %d: session cache %d bytes", c.bytes, w.sessions.maxBytes*sessionCacheShards)
+		}
+	}
 }
