@@ -55,7 +55,9 @@ type MemoryStoreOptions struct {
 // idle one. Each eviction of a live session is logged at Warn level, since that
 // user has to sign in again. Expired entries are never returned: Get checks the
 // expiry of what it reads, and every Set also removes a few expired entries, so the
-// store needs no background goroutine.
+// store needs no background goroutine. After a peak, once fewer than a quarter of
+// the peak's sessions remain, the store rebuilds its index so the memory goes back
+// to the runtime.
 //
 // All operations take O(log n) time. A MemoryStore is safe for concurrent use; its
 // zero value is not usable, create one with [NewMemoryStore].
@@ -66,6 +68,7 @@ type MemoryStore struct {
 	bytes    int64
 	log      *slog.Logger
 	entries  map[string]*memoryEntry
+	peak     int // most entries since entries was last rebuilt
 	byExp    expiryHeap
 	lru      memoryEntry // sentinel of the use-ordered ring: lru.next is the most recent
 	now      func() time.Time
@@ -216,6 +219,7 @@ func (s *MemoryStore) put(ctx context.Context, id string, value []byte, ttl time
 	} else {
 		e := &memoryEntry{id: id, value: value, expires: expires}
 		s.entries[id] = e
+		s.peak = max(s.peak, len(s.entries))
 		heap.Push(&s.byExp, e)
 		s.link(e)
 		s.bytes += size
@@ -273,6 +277,25 @@ func (s *MemoryStore) remove(e *memoryEntry) {
 	delete(s.entries, e.id)
 	s.unlink(e)
 	s.bytes -= entrySize(e.id, e.value)
+	if s.peak >= releaseAfter && len(s.entries) < s.peak/4 {
+		s.release()
+	}
+}
+
+// releaseAfter is the least peak of entries after which the store gives
+// memory back when it falls below a quarter of that peak.
+const releaseAfter = 1024
+
+// release copies the entries into a new map and heap sized for what is
+// left, so that memory taken at a peak of sign-ins goes back to the runtime
+// (a Go map keeps its buckets after deletes). The caller holds s.mu.
+func (s *MemoryStore) release() {
+	m := make(map[string]*memoryEntry, len(s.entries))
+	for k, v := range s.entries {
+		m[k] = v
+	}
+	s.entries, s.peak = m, len(m)
+	s.byExp = append(make(expiryHeap, 0, len(s.byExp)), s.byExp...)
 }
 
 // link puts e first in use order. The caller holds s.mu.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +134,45 @@ func TestStoreMemoryCompareAndSwap(t *testing.T) {
 	}
 	if compareAndSwapOf(s) == nil {
 		t.Fatal("the web layer does not see the MemoryStore's compare-and-swap")
+	}
+}
+
+// After a peak of sessions the store gives its memory back: once fewer than
+// a quarter of the peak remain, the map and the heap are rebuilt for what is
+// left, and every remaining session is still there (issue 18, item 4).
+func TestStoreMemoryReleasesAfterPeak(t *testing.T) {
+	ctx := context.Background()
+	s := NewMemoryStore(MemoryStoreOptions{})
+	for i := range 4000 {
+		if err := s.Set(ctx, fmt.Sprint("id", i), []byte("v"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.mu.Lock()
+	peakMap := reflect.ValueOf(s.entries).UnsafePointer()
+	s.mu.Unlock()
+	for i := range 3500 {
+		if err := s.Delete(ctx, fmt.Sprint("id", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.mu.Lock()
+	rebuilt := reflect.ValueOf(s.entries).UnsafePointer() != peakMap
+	n, peak, heapCap := len(s.entries), s.peak, cap(s.byExp)
+	s.mu.Unlock()
+	if !rebuilt || n != 500 || peak > 1000 || heapCap > 1000 {
+		t.Fatalf("after 3,500 of 4,000 sessions left: rebuilt %v, %d entries, peak %d, heap capacity %d", rebuilt, n, peak, heapCap)
+	}
+	for i := 3500; i < 4000; i++ {
+		if v, err := s.Get(ctx, fmt.Sprint("id", i)); err != nil || string(v) != "v" {
+			t.Fatalf("session %d after the rebuild: %q, %v", i, v, err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, e := range s.byExp {
+		if e.index != i {
+			t.Fatalf("heap entry %d has index %d", i, e.index)
+		}
 	}
 }
